@@ -175,5 +175,43 @@ type Result struct {
 	ReportingMTA      string            `json:"reporting_mta,omitempty"`
 	FeedbackType      string            `json:"feedback_type,omitempty"`
 	OriginalMessageID string            `json:"original_message_id,omitempty"`
+	OriginalFrom      string            `json:"original_from,omitempty"`
 	OriginalHeaders   map[string]string `json:"original_headers,omitempty"`
+}
+
+// Results flattens the report into one Result per recipient, the shape of the
+// parse contract. A report without recipients still yields one Result, with
+// an empty Recipient and the reason unknown, so that no message goes
+// unaccounted for.
+func (r *Report) Results() []Result {
+	base := Result{
+		Kind:              r.Kind,
+		ReportingMTA:      r.ReportingMTA,
+		FeedbackType:      r.FeedbackType,
+		OriginalMessageID: r.Original.MessageID,
+		OriginalFrom:      r.Original.From,
+		OriginalHeaders:   r.Original.Headers,
+	}
+	if len(r.Recipients) == 0 {
+		res := base
+		res.Reason, res.Scope, res.Verdict = ReasonUnknown, ScopeNone, VerdictIgnore
+		return []Result{res}
+	}
+	out := make([]Result, 0, len(r.Recipients))
+	for _, rc := range r.Recipients {
+		res := base
+		res.Recipient = rc.Address
+		res.Status = rc.Status
+		res.StatusInferred = rc.StatusInferred
+		res.SMTPCode = rc.SMTPCode
+		res.Action = rc.Action
+		res.Reason = rc.Reason
+		res.Scope = rc.Scope
+		res.Permanent = rc.Permanent
+		res.Verdict = rc.Verdict
+		res.Diagnostic = rc.Diagnostic
+		res.RemoteMTA = rc.RemoteMTA
+		out = append(out, res)
+	}
+	return out
 }

@@ -1,0 +1,46 @@
+package store
+
+import (
+	"time"
+
+	"github.com/bounced/bounced/dsn"
+)
+
+// Outcome says what became of one fetched message. It is stored in the
+// processed-message ledger.
+type Outcome string
+
+// The outcomes of one message.
+const (
+	OutcomeProcessed    Outcome = "processed"    // parsed, at least one recipient result recorded
+	OutcomeUnrecognized Outcome = "unrecognized" // parsed, but not a bounce, complaint or auto-reply we understand
+	OutcomeFailed       Outcome = "failed"       // could not be parsed (too large, malformed); kept for a human
+)
+
+// Checkpoint is the position reached in one mailbox.
+type Checkpoint struct {
+	Mailbox     string
+	UIDValidity uint32
+	LastUID     uint32 // highest UID whose batch has committed; 0 before the first
+}
+
+// Message is one fetched message and what the parser made of it.
+type Message struct {
+	UID         uint32
+	MessageID   string   // the bounce's own Message-ID header, may be empty
+	ContentHash [32]byte // SHA-256 of the raw message bytes
+	Size        int64
+	ReceivedAt  time.Time // IMAP INTERNALDATE, zero if unknown
+	Outcome     Outcome
+	Report      *dsn.Report // nil when Outcome is OutcomeFailed
+	Error       string      // why parsing failed, for OutcomeFailed
+}
+
+// Batch is one fetched batch of a mailbox: everything in it, and the
+// checkpoint it moves to, commits in one transaction or not at all.
+type Batch struct {
+	Mailbox     string
+	UIDValidity uint32
+	LastUID     uint32 // the checkpoint after this batch
+	Messages    []Message
+}
