@@ -1,3 +1,5 @@
+// Package store keeps bounce events, suppressions, reputation counters, the
+// processed-message ledger and mailbox checkpoints in PostgreSQL.
 package store
 
 import (
@@ -43,4 +45,13 @@ type Batch struct {
 	UIDValidity uint32
 	LastUID     uint32 // the checkpoint after this batch
 	Messages    []Message
+}
+
+// BatchResult counts what one WriteBatch did.
+type BatchResult struct {
+	Messages   int // messages newly recorded in the ledger
+	Duplicates int // messages skipped because the ledger already had them
+	Events     int // bounce events written
+	Suppressed int // addresses newly suppressed or whose suppression was renewed
+	Incidents  int // sender-side reputation incidents counted
 }
