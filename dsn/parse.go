@@ -1,8 +1,14 @@
 package dsn
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
+
+	"github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // registers the charsets real bounces use (ISO-2022-JP, KOI8-R, windows-125x …)
 )
 
 // DefaultMaxSize is the default bound on the size of one message: 25 MiB.
@@ -15,19 +21,264 @@ var DefaultCorrelationHeaders = []string{"X-Campaign-Id", "X-Mailer-Recipient", 
 // ErrTooLarge is returned by Parse when a message exceeds Options.MaxSize.
 var ErrTooLarge = errors.New("dsn: message exceeds the size limit")
 
+// Bounds that keep memory independent of the message size: whatever a part
+// holds beyond them is read and thrown away, never kept.
+const (
+	maxDepth         = 20        // MIME nesting followed; deeper parts are skipped
+	maxParts         = 500       // MIME parts looked at in one message
+	maxHeaderBytes   = 256 << 10 // one header block (top-level or of a part)
+	maxTextBytes     = 96 << 10  // human-readable text kept, all parts together
+	maxStatusBytes   = 512 << 10 // delivery-status and feedback-report bodies kept
+	maxOriginalBytes = 64 << 10  // of an inline returned original, for its headers
+)
+
 // Options tunes Parse. The zero value uses the defaults.
 type Options struct {
 	// MaxSize bounds the bytes read from the message; 0 means DefaultMaxSize.
+	// A longer message is an error wrapping ErrTooLarge.
 	MaxSize int64
 	// CorrelationHeaders names the original-message headers to keep;
 	// nil means DefaultCorrelationHeaders.
 	CorrelationHeaders []string
+	// Truncated says the caller passes only the first part of a larger
+	// message (an IMAP partial fetch): an early end of the input is then
+	// expected, and Parse classifies what it got instead of failing.
+	Truncated bool
 }
 
 // Parse reads one raw RFC 5322 message and reports what it says about the
-// delivery of an earlier message. A message that is not a bounce yields a
-// Report of KindUnrecognized, not an error; errors are reserved for input that
-// cannot be read (ErrTooLarge, a broken header block, a read error).
+// delivery of an earlier message. It streams: memory stays bounded whatever
+// the size of the message's attachments.
+//
+// A message that is not a bounce yields a Report of KindUnrecognized, not an
+// error. Errors are reserved for input that cannot be read: ErrTooLarge, a
+// header block that is not RFC 5322, or an error of the reader.
 func Parse(r io.Reader, opts Options) (*Report, error) {
-	return &Report{Kind: KindUnrecognized}, nil
+	if opts.MaxSize <= 0 {
+		opts.MaxSize = DefaultMaxSize
+	}
+	if opts.CorrelationHeaders == nil {
+		opts.CorrelationHeaders = DefaultCorrelationHeaders
+	}
+	lr := &limitReader{r: r, left: opts.MaxSize}
+	br := bufio.NewReaderSize(lr, 16<<10)
+	if err := skipMboxFromLine(br); err != nil {
+		return nil, fmt.Errorf("reading message: %w", err)
+	}
+
+	top, err := message.ReadWithOptions(br, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	if err != nil && !isDecodeProblem(err) {
+		if lr.exceeded {
+			return nil, fmt.Errorf("reading header: %w (%d bytes)", ErrTooLarge, opts.MaxSize)
+		}
+		return nil, fmt.Errorf("reading message header: %w", err)
+	}
+	c := collector{opts: opts, input: lr}
+	c.top = newHeaderView(top.Header)
+	// A walk error means the MIME structure broke off (a missing boundary,
+	// broken base64): what was found up to there still counts.
+	_ = c.walk(top, 0)
+	// Read what the walk left unread, so that the size bound holds for the
+	// whole message and an input error is not mistaken for a short message.
+	_, _ = io.Copy(io.Discard, br)
+	if lr.exceeded {
+		return nil, fmt.Errorf("parsing message: %w (%d bytes)", ErrTooLarge, opts.MaxSize)
+	}
+	if lr.readErr != nil && !opts.Truncated {
+		return nil, fmt.Errorf("reading message: %w", lr.readErr)
+	}
+	return c.report(), nil
+}
+
+// skipMboxFromLine drops the "From sender date" line that mbox files and
+// some mail stores put before the header.
+func skipMboxFromLine(br *bufio.Reader) error {
+	head, err := br.Peek(5)
+	if err != nil || string(head) != "From " {
+		return nil // a short message is left for the header parser to judge
+	}
+	for {
+		_, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			return nil
+		}
+		return err
+	}
+}
+
+// limitReader reads at most left bytes and remembers whether the input was
+// longer, and any error of the underlying reader.
+type limitReader struct {
+	r        io.Reader
+	left     int64
+	exceeded bool
+	readErr  error
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// Probe one byte: input that ends exactly at the limit is fine.
+		var one [1]byte
+		n, err := l.r.Read(one[:])
+		if n > 0 {
+			l.exceeded = true
+			return 0, ErrTooLarge
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if err != nil && err != io.EOF {
+		l.readErr = err
+	}
+	return n, err
+}
+
+// isDecodeProblem reports whether err only says that a charset or transfer
+// encoding is unknown: go-message then still returns a readable entity.
+func isDecodeProblem(err error) bool {
+	return message.IsUnknownCharset(err) || message.IsUnknownEncoding(err)
+}
+
+// collector gathers, during one walk over the MIME tree, the pieces the
+// report is made of. Every buffer in it is bounded.
+type collector struct {
+	opts  Options
+	input *limitReader
+	top   headerView
+
+	parts         int
+	reportType    string          // report-type of the outermost multipart/report
+	statusBlocks  []string        // bodies of message/delivery-status parts
+	feedback      string          // body of the message/feedback-report part
+	text          strings.Builder // human-readable text, before any returned original
+	textTruncated bool
+	original      *headerView // header of the returned original, if any
+}
+
+// walk visits one entity and its descendants.
+func (c *collector) walk(e *message.Entity, depth int) error {
+	c.parts++
+	if depth > maxDepth || c.parts > maxParts {
+		return nil
+	}
+	mediaType, params, _ := e.Header.ContentType()
+	mediaType = strings.ToLower(mediaType)
+	if mediaType == "" {
+		mediaType = "text/plain"
+	}
+	switch {
+	case strings.HasPrefix(mediaType, "multipart/"):
+		if mediaType == "multipart/report" && c.reportType == "" {
+			c.reportType = strings.ToLower(params["report-type"])
+		}
+		mr := e.MultipartReader()
+		if mr == nil {
+			return nil
+		}
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil && !isDecodeProblem(err) {
+				// A broken or truncated multipart body: keep what was found.
+				return err
+			}
+			if err := c.walk(part, depth+1); err != nil {
+				return err
+			}
+		}
+	case mediaType == "message/delivery-status" || mediaType == "message/global-delivery-status":
+		body, err := readCapped(e.Body, maxStatusBytes)
+		c.statusBlocks = append(c.statusBlocks, body)
+		return c.inputErr(err)
+	case mediaType == "message/feedback-report":
+		body, err := readCapped(e.Body, maxStatusBytes)
+		c.feedback = body
+		return c.inputErr(err)
+	case mediaType == "message/rfc822" || mediaType == "message/global" ||
+		mediaType == "text/rfc822-headers" || mediaType == "message/rfc822-headers" ||
+		mediaType == "message/global-headers":
+		if c.original != nil {
+			return nil
+		}
+		h, err := message.ReadWithOptions(e.Body, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+		if h != nil {
+			hv := newHeaderView(h.Header)
+			c.original = &hv
+		}
+		if err != nil && !isDecodeProblem(err) {
+			return nil // a malformed returned original is not the bounce's fault
+		}
+		return nil
+	case mediaType == "text/plain" || mediaType == "text/html" || mediaType == "text/enriched":
+		if isAttachment(e) && depth > 0 && c.text.Len() > 0 {
+			return nil
+		}
+		body, err := readCapped(e.Body, maxTextBytes-c.text.Len())
+		if mediaType == "text/html" {
+			if c.text.Len() > 0 {
+				return c.inputErr(err) // the plain-text alternative was already taken
+			}
+			body = htmlToText(body)
+		}
+		c.addText(body)
+		return c.inputErr(err)
+	}
+	return nil
+}
+
+// inputErr passes on err only when the input itself failed (a read error or
+// the size bound); a part whose encoding is broken is read as far as it goes.
+func (c *collector) inputErr(err error) error {
+	if err != nil && (c.input.exceeded || c.input.readErr != nil) {
+		return err
+	}
+	return nil
+}
+
+func (c *collector) addText(s string) {
+	if s == "" {
+		return
+	}
+	if c.text.Len() > 0 {
+		c.text.WriteString("\n")
+	}
+	if room := maxTextBytes - c.text.Len(); len(s) > room {
+		s = s[:max(room, 0)]
+		c.textTruncated = true
+	}
+	c.text.WriteString(s)
+}
+
+// isAttachment reports whether a part declares itself an attachment.
+func isAttachment(e *message.Entity) bool {
+	disp, _, _ := e.Header.ContentDisposition()
+	return strings.EqualFold(disp, "attachment")
+}
+
+// readCapped reads r to its end and returns at most limit bytes of it as a
+// string; the rest is discarded. Read errors other than decode problems are
+// returned along with what was read.
+func readCapped(r io.Reader, limit int) (string, error) {
+	if limit <= 0 {
+		_, err := io.Copy(io.Discard, r)
+		return "", err
+	}
+	var b strings.Builder
+	_, err := io.Copy(&b, io.LimitReader(r, int64(limit)))
+	if err == nil {
+		_, err = io.Copy(io.Discard, r)
+	}
+	return b.String(), err
 }

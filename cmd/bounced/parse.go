@@ -1,11 +1,220 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/bounced/bounced/dsn"
 )
 
+// headerList is a repeatable flag of header names.
+type headerList []string
+
+func (h *headerList) String() string { return strings.Join(*h, ",") }
+
+func (h *headerList) Set(v string) error {
+	for _, name := range strings.Split(v, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			*h = append(*h, name)
+		}
+	}
+	return nil
+}
+
 func runParse(ctx context.Context, e env, args []string) int {
-	fmt.Fprintln(e.stderr, "bounced parse: not built yet")
-	return 1
+	fl := flag.NewFlagSet("parse", flag.ContinueOnError)
+	fl.SetOutput(e.stderr)
+	asJSON := fl.Bool("json", false, "print one JSON object per recipient result (the parse contract)")
+	maxSize := fl.Int64("max-size", dsn.DefaultMaxSize, "largest message accepted, in bytes")
+	var headers headerList
+	fl.Var(&headers, "header", "correlation header of the original to report (repeatable; default X-Campaign-Id, X-Mailer-Recipient, List-Id)")
+	fl.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: bounced parse [--json] [--header NAME] FILE|DIR|- ...")
+		fmt.Fprintln(e.stderr, "\nParses raw RFC 5322 messages (.eml) and prints one result per recipient:")
+		fmt.Fprintln(e.stderr, "what failed, the status and reply code, the reason, who must act and the verdict.")
+		fmt.Fprintln(e.stderr, "A directory is read recursively; - reads one message from standard input.")
+		fmt.Fprintln(e.stderr, "Unreadable files are reported on stderr and make the exit status 1; the others are still parsed.")
+		fmt.Fprintln(e.stderr, "\nFlags:")
+		fl.PrintDefaults()
+	}
+	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fl.NArg() == 0 {
+		fl.Usage()
+		return 2
+	}
+	opts := dsn.Options{MaxSize: *maxSize}
+	if len(headers) > 0 {
+		opts.CorrelationHeaders = headers
+	}
+
+	out := bufio.NewWriterSize(e.stdout, 64<<10)
+	defer out.Flush()
+	var printer resultPrinter = &tablePrinter{tw: tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetEscapeHTML(false)
+		printer = jsonPrinter{enc: enc}
+	}
+
+	failed := false
+	for _, arg := range fl.Args() {
+		if ctx.Err() != nil {
+			break
+		}
+		files, err := expandPath(arg)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "bounced parse: %v\n", err)
+			failed = true
+			continue
+		}
+		for _, file := range files {
+			if ctx.Err() != nil {
+				break
+			}
+			rep, err := parseFile(file, e.stdin, opts)
+			if err != nil {
+				fmt.Fprintf(e.stderr, "bounced parse: %s: %v\n", file, err)
+				failed = true
+				continue
+			}
+			for _, res := range rep.Results() {
+				res.File = file
+				if err := printer.print(res); err != nil {
+					fmt.Fprintf(e.stderr, "bounced parse: writing output: %v\n", err)
+					return 1
+				}
+			}
+		}
+	}
+	if err := printer.flush(); err != nil {
+		fmt.Fprintf(e.stderr, "bounced parse: writing output: %v\n", err)
+		return 1
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(e.stderr, "bounced parse: interrupted")
+		return 1
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// expandPath turns one argument into the files it names: the file itself,
+// every regular file under a directory (sorted, hidden ones skipped), or "-".
+func expandPath(arg string) ([]string, error) {
+	if arg == "-" {
+		return []string{"-"}, nil
+	}
+	info, err := os.Stat(arg)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		return []string{arg}, nil
+	}
+	var files []string
+	err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".") && path != arg {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading directory %s: %w", arg, err)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// parseFile parses one message from a file, or from stdin for "-".
+func parseFile(name string, stdin io.Reader, opts dsn.Options) (*dsn.Report, error) {
+	if name == "-" {
+		return dsn.Parse(stdin, opts)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return dsn.Parse(f, opts)
+}
+
+// resultPrinter writes parse results in one output format.
+type resultPrinter interface {
+	print(dsn.Result) error
+	flush() error
+}
+
+type jsonPrinter struct{ enc *json.Encoder }
+
+func (p jsonPrinter) print(r dsn.Result) error { return p.enc.Encode(r) }
+func (p jsonPrinter) flush() error             { return nil }
+
+// tablePrinter writes an aligned table for people.
+type tablePrinter struct {
+	tw     *tabwriter.Writer
+	header bool
+}
+
+func (p *tablePrinter) print(r dsn.Result) error {
+	if !p.header {
+		p.header = true
+		fmt.Fprintln(p.tw, "FILE\tKIND\tRECIPIENT\tSTATUS\tCODE\tREASON\tSCOPE\tVERDICT\tDIAGNOSTIC")
+	}
+	status := r.Status
+	if r.StatusInferred {
+		status += "*"
+	}
+	code := "-"
+	if r.SMTPCode != 0 {
+		code = fmt.Sprint(r.SMTPCode)
+	}
+	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		filepath.Base(r.File), r.Kind, orDash(r.Recipient), orDash(status), code,
+		r.Reason, r.Scope, r.Verdict, truncate(r.Diagnostic, 70))
+	return err
+}
+
+func (p *tablePrinter) flush() error { return p.tw.Flush() }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// truncate shortens s to at most n runes, marking the cut.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

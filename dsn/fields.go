@@ -1,0 +1,190 @@
+package dsn
+
+import (
+	"strings"
+	"time"
+)
+
+// field is one "Name: value" line of a delivery-status or feedback-report
+// body, unfolded, with the name in canonical lower case.
+type field struct {
+	name  string
+	value string
+}
+
+// splitFieldGroups reads an RFC 3464 section 2.1 body: groups of header-style
+// fields separated by blank lines. It is tolerant of what real servers
+// write: CRLF or LF line ends, folded lines, odd case, stray text lines
+// (skipped), and leading blank lines.
+func splitFieldGroups(body string) [][]field {
+	var groups [][]field
+	var cur []field
+	flush := func() {
+		if len(cur) > 0 {
+			groups = append(groups, cur)
+			cur = nil
+		}
+	}
+	for line := range strings.Lines(body) {
+		line = strings.TrimRight(line, "\r\n")
+		if strings.TrimSpace(line) == "" {
+			flush()
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(cur) > 0 { // a continuation line (RFC 5322 folding)
+				last := &cur[len(cur)-1]
+				last.value += " " + strings.TrimSpace(line)
+			}
+			continue
+		}
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			continue
+		}
+		cur = append(cur, field{name: strings.ToLower(name), value: strings.TrimSpace(value)})
+	}
+	flush()
+	return groups
+}
+
+// perMessage holds the RFC 3464 section 2.2 fields.
+type perMessage struct {
+	reportingMTA       string
+	arrivalDate        time.Time
+	originalEnvelopeID string
+}
+
+// decodeDeliveryStatus reads the body of a message/delivery-status part into
+// the per-message fields and one Recipient per per-recipient group. A group
+// is per-recipient when it names a recipient, an action or a status; some
+// servers omit the blank line between the per-message and the first
+// per-recipient group, and a repeated Final-Recipient then starts a new
+// recipient.
+func decodeDeliveryStatus(body string) (perMessage, []Recipient) {
+	var pm perMessage
+	var recips []Recipient
+	for _, group := range splitFieldGroups(body) {
+		var cur *Recipient
+		for _, f := range group {
+			switch f.name {
+			case "reporting-mta":
+				pm.reportingMTA = typedValue(f.value)
+				continue
+			case "arrival-date":
+				pm.arrivalDate = parseDate(f.value)
+				continue
+			case "original-envelope-id":
+				pm.originalEnvelopeID = f.value
+				continue
+			case "received-from-mta", "dsn-gateway", "x-original-message-id", "x-postfix-queue-id", "x-postfix-sender", "x-sendmail-original-message-id":
+				continue
+			}
+			startsRecipient := f.name == "final-recipient" || f.name == "original-recipient" ||
+				f.name == "action" || f.name == "status"
+			if cur == nil {
+				if !startsRecipient {
+					continue
+				}
+				recips = append(recips, Recipient{})
+				cur = &recips[len(recips)-1]
+			} else if (f.name == "final-recipient" && cur.Address != "") ||
+				(f.name == "action" && cur.Action != "" && cur.Address != "") {
+				recips = append(recips, Recipient{})
+				cur = &recips[len(recips)-1]
+			}
+			setRecipientField(cur, f)
+		}
+	}
+	// A group that had neither a recipient address nor an action nor a
+	// status (only an X- field) was never started; drop empty leftovers.
+	out := recips[:0]
+	for _, r := range recips {
+		if r.Address != "" || r.OriginalRecipient != "" || r.Status != "" || r.Action != "" {
+			out = append(out, r)
+		}
+	}
+	return pm, out
+}
+
+// setRecipientField stores one per-recipient field (RFC 3464 section 2.3).
+func setRecipientField(r *Recipient, f field) {
+	switch f.name {
+	case "final-recipient":
+		r.Address = normalizeAddress(typedValue(f.value))
+	case "original-recipient":
+		r.OriginalRecipient = normalizeAddress(typedValue(f.value))
+	case "action":
+		r.Action = parseAction(f.value)
+	case "status":
+		if st, _ := findStatus(f.value); st != "" {
+			r.Status = st
+		}
+	case "remote-mta":
+		r.RemoteMTA = typedValue(f.value)
+	case "diagnostic-code":
+		r.Diagnostic = typedValue(f.value)
+	case "last-attempt-date":
+		r.LastAttemptDate = parseDate(f.value)
+	case "will-retry-until":
+		r.WillRetryUntil = parseDate(f.value)
+	default:
+		if r.Extra == nil {
+			r.Extra = make(map[string]string)
+		}
+		r.Extra[f.name] = f.value
+	}
+}
+
+// typedValue strips the RFC 3464 type prefix ("rfc822;", "dns;", "smtp;")
+// from a field value. Values without a prefix are returned trimmed.
+func typedValue(v string) string {
+	if i := strings.IndexByte(v, ';'); i >= 0 && i < 12 && !strings.ContainsAny(v[:i], " <@\"") {
+		v = v[i+1:]
+	}
+	return strings.TrimSpace(v)
+}
+
+// parseAction maps an Action field to a known Action. Servers add comments
+// ("failed (bad destination mailbox)") and odd case; unknown values come back
+// as written, lower-cased.
+func parseAction(v string) Action {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if i := strings.IndexAny(v, " \t(;"); i > 0 {
+		v = v[:i]
+	}
+	switch Action(v) {
+	case ActionFailed, ActionDelayed, ActionDelivered, ActionRelayed, ActionExpanded:
+		return Action(v)
+	case "failure", "fail", "bounced", "rejected":
+		return ActionFailed
+	case "delay":
+		return ActionDelayed
+	}
+	return Action(v)
+}
+
+// dateLayouts are the date forms seen in DSN fields, RFC 5322 first.
+var dateLayouts = []string{
+	time.RFC1123Z,
+	"Mon, 2 Jan 2006 15:04:05 -0700",
+	"Mon, 2 Jan 2006 15:04:05 -0700 (MST)",
+	"Mon, 02 Jan 2006 15:04:05 -0700 (MST)",
+	"2 Jan 2006 15:04:05 -0700",
+	"Mon, 2 Jan 2006 15:04:05 MST",
+	time.RFC1123,
+	"Mon, 2 Jan 2006 15:04 -0700",
+	time.RFC3339,
+}
+
+// parseDate parses a date-time field; an unparsable one is the zero time,
+// never "now".
+func parseDate(v string) time.Time {
+	v = strings.TrimSpace(v)
+	for _, layout := range dateLayouts {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}

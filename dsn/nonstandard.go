@@ -1,0 +1,369 @@
+package dsn
+
+import (
+	"strings"
+)
+
+// This file reads bounces that carry no RFC 3464 report: the failed
+// addresses and the SMTP replies stand in the human-readable text, written
+// the way each MTA writes it. The rules here are general ones: where
+// addresses stand, where the returned original starts, which lines carry
+// the server's words. Phrase knowledge (what words mean) lives in the
+// classification tables, not here.
+
+// originalMarkers are phrases on the separator line that MTAs put between
+// their explanation and the returned original, in lower case.
+var originalMarkers = []string{
+	"below this line is a copy of the message",  // qmail
+	"this is a copy of the message",             // Exim
+	"original message",                          // Gmail, Exchange, many
+	"returned message",                          // Sendmail-style
+	"message headers follow",                    // Courier, Domino
+	"header of the original message",            // Japanese MTAs
+	"headers of the original message",           // …
+	"original message headers",                  // …
+	"unsent message below",                      // Sendmail, Lotus
+	"message text follows",                      // mail.ru
+	"copy of the message follows",               // …
+	"content-type: message/rfc822",              // a MIME part inlined in text
+	"rfc822 message follows",                    //
+	"the message you sent follows",              //
+	"partial message follows",                   //
+	"message that caused this notification",     //
+	"the following is the original message",     //
+	"the original message was",                  // only on separator lines (see isSeparator)
+	"here is a copy of the first part of the message", //
+}
+
+// originalHeaderNames are header fields that show a header block of the
+// returned original has started, in lower case with the colon.
+var originalHeaderNames = []string{
+	"received:", "return-path:", "message-id:", "dkim-signature:", "mime-version:",
+	"x-received:", "domainkey-signature:", "authentication-results:", "delivered-to:",
+}
+
+// splitOriginal cuts the text of a bounce where the returned original
+// starts: at a separator line naming it, or at a block of header lines. It
+// returns the bounce's own words and the original (possibly "").
+func splitOriginal(text string) (human, original string) {
+	lower := strings.ToLower(text)
+	pos := 0
+	for pos < len(lower) {
+		end := strings.IndexByte(lower[pos:], '\n')
+		if end < 0 {
+			end = len(lower)
+		} else {
+			end += pos
+		}
+		line := lower[pos:end]
+		if isSeparator(line) || startsHeaderBlock(lower, pos) {
+			return text[:pos], text[pos:]
+		}
+		pos = end + 1
+	}
+	return text, ""
+}
+
+// isSeparator reports whether a lower-case line announces the returned
+// original.
+func isSeparator(line string) bool {
+	trimmed := strings.TrimSpace(line)
+	if trimmed == "" || len(trimmed) > 120 {
+		return false
+	}
+	for _, m := range originalMarkers {
+		if !strings.Contains(trimmed, m) {
+			continue
+		}
+		// Prose like "The original message was received at …" is not a
+		// separator; a separator is set off by punctuation or is short.
+		if strings.Contains(trimmed, "--") || strings.Contains(trimmed, "==") ||
+			strings.Contains(trimmed, "**") || strings.Contains(trimmed, "__") ||
+			strings.HasSuffix(trimmed, ":") || strings.HasSuffix(trimmed, ".") && m == originalMarkers[0] ||
+			len(trimmed) <= len(m)+4 {
+			return true
+		}
+	}
+	return false
+}
+
+// startsHeaderBlock reports whether the line at pos opens a header block of
+// the returned original: a header line not indented, followed by another
+// header line or a continuation, with a typical original field among the
+// first lines.
+func startsHeaderBlock(lower string, pos int) bool {
+	if pos >= len(lower) || !isHeaderLine(lineAt(lower, pos)) {
+		return false
+	}
+	typical := false
+	lines := 0
+	for p := pos; p < len(lower) && lines < 6; lines++ {
+		line := lineAt(lower, p)
+		if strings.TrimSpace(line) == "" {
+			break
+		}
+		if line[0] != ' ' && line[0] != '\t' {
+			if !isHeaderLine(line) {
+				return false
+			}
+			for _, n := range originalHeaderNames {
+				if strings.HasPrefix(line, n) {
+					typical = true
+				}
+			}
+		}
+		p += len(line) + 1
+	}
+	return typical && lines >= 2
+}
+
+func lineAt(s string, pos int) string {
+	if end := strings.IndexByte(s[pos:], '\n'); end >= 0 {
+		return strings.TrimRight(s[pos:pos+end], "\r")
+	}
+	return strings.TrimRight(s[pos:], "\r")
+}
+
+// isHeaderLine reports whether line has the form "Field-Name: value".
+func isHeaderLine(line string) bool {
+	colon := strings.IndexByte(line, ':')
+	if colon <= 0 || colon > 40 {
+		return false
+	}
+	for i := 0; i < colon; i++ {
+		c := line[i]
+		if !isAlnum(c) && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// daemonLocals are local parts of the addresses of mail systems and their
+// operators, which a bounce names but which never are the failed recipient.
+var daemonLocals = map[string]bool{
+	"mailer-daemon": true, "postmaster": true, "mail-daemon": true, "maildaemon": true,
+	"hostmaster": true, "abuse": true, "noreply": true, "no-reply": true, "root": true,
+	"double-bounce": true, "bounce": true, "mdaemon": true,
+}
+
+// extractFromText finds the failed recipients of a non-standard bounce. The
+// X-Failed-Recipients header (Exim and others) names them outright; else
+// every address in the bounce's own words that is not the sender's, the
+// reporting system's or a message identifier is a candidate, in order.
+func (c *collector) extractFromText(rep *Report, human string) []Recipient {
+	var addrs []string
+	if v := c.top.get("X-Failed-Recipients"); v != "" {
+		for _, a := range findAddresses(v) {
+			addrs = appendUnique(addrs, a.addr)
+		}
+	}
+	if len(addrs) == 0 {
+		exclude := c.senderAddresses(rep)
+		lower := strings.ToLower(human)
+		for _, a := range findAddresses(human) {
+			if isExcluded(a, lower, exclude) {
+				continue
+			}
+			addrs = appendUnique(addrs, a.addr)
+		}
+	}
+	if len(addrs) == 0 {
+		if a := c.fallbackRecipient(rep); a != "" {
+			addrs = []string{a}
+		}
+	}
+	recips := make([]Recipient, 0, len(addrs))
+	for _, a := range addrs {
+		recips = append(recips, Recipient{Address: a, Action: ActionFailed, Diagnostic: contextFor(human, a)})
+	}
+	if len(recips) == 0 {
+		// No address anywhere: still report the failure the text describes.
+		recips = append(recips, Recipient{Action: ActionFailed, Diagnostic: diagnosticLines(human)})
+	}
+	return recips
+}
+
+// senderAddresses are the addresses a bounce names that are not failed
+// recipients: the bounce's own From, the address it was sent to (our return
+// path) and the original's sender.
+func (c *collector) senderAddresses(rep *Report) map[string]bool {
+	ex := make(map[string]bool)
+	for _, v := range []string{rep.From, c.top.get("To"), c.top.get("Return-Path"), c.top.get("Sender"), rep.Original.From} {
+		for _, a := range findAddresses(v) {
+			ex[strings.ToLower(a.addr)] = true
+		}
+	}
+	return ex
+}
+
+// isExcluded reports whether an address found in the text is not a
+// candidate recipient: a sender or system address, or a message identifier.
+func isExcluded(a addrAt, lower string, exclude map[string]bool) bool {
+	la := strings.ToLower(a.addr)
+	if exclude[la] {
+		return true
+	}
+	local := la[:strings.LastIndexByte(la, '@')]
+	if daemonLocals[local] {
+		return true
+	}
+	before := lower[max(0, a.at-24):a.at]
+	for _, s := range []string{"message-id", "message id", "msgid", "mail from:", "from:<", "from: <", "envelope-from", "sender:", "return-path"} {
+		if strings.Contains(before, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func appendUnique(list []string, a string) []string {
+	for _, x := range list {
+		if strings.EqualFold(x, a) {
+			return list
+		}
+	}
+	return append(list, a)
+}
+
+// contextFor returns the server's words about one recipient: the text from
+// the line that first names the address up to the next blank-line-separated
+// paragraph that names another address, capped, with the address line's own
+// rest included.
+func contextFor(human, addr string) string {
+	if addr == "" || human == "" {
+		return ""
+	}
+	i := indexFoldASCII(human, addr)
+	if i < 0 {
+		return ""
+	}
+	start := strings.LastIndexByte(human[:i], '\n') + 1
+	rest := human[start:]
+	// End at a paragraph break followed by a paragraph without an SMTP
+	// reply, or at 1,500 bytes.
+	limit := min(len(rest), 1500)
+	end := limit
+	paras := 0
+	for p := 0; p < limit; {
+		nl := strings.Index(rest[p:limit], "\n\n")
+		if nl < 0 {
+			break
+		}
+		paras++
+		p += nl + 2
+		next := rest[p:min(limit, p+400)]
+		if paras >= 1 && !hasReply(firstParagraph(next)) || paras > 3 {
+			end = p
+			break
+		}
+	}
+	return strings.TrimSpace(rest[:end])
+}
+
+func firstParagraph(s string) string {
+	if i := strings.Index(s, "\n\n"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// diagnosticLines returns the lines of the text that carry an SMTP reply, or
+// the start of the text when none does.
+func diagnosticLines(human string) string {
+	var out []string
+	for line := range strings.Lines(human) {
+		if hasReply(line) {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	if len(out) > 0 {
+		return strings.Join(out, " ")
+	}
+	return human[:min(len(human), 500)]
+}
+
+// indexFoldASCII finds substr in s ignoring ASCII case.
+func indexFoldASCII(s, substr string) int {
+	if i := strings.Index(s, substr); i >= 0 {
+		return i
+	}
+	return strings.Index(strings.ToLower(s), strings.ToLower(substr))
+}
+
+// bounceSenders are parts of From headers that mark a mail system's report.
+var bounceSenders = []string{"mailer-daemon", "postmaster", "mail delivery", "maildelivery", "mail-daemon", "mdaemon", "mail administrator", "mailadmin", "mail system", "delivery-notification", "returned mail", "bounce"}
+
+// bounceSubjects are parts of the subjects of bounce reports, lower case,
+// in the languages real servers answer in.
+var bounceSubjects = []string{
+	"undeliver", "undelivered", "delivery status", "delivery failure", "delivery failed",
+	"delivery notification", "failure notice", "returned mail", "mail delivery failed",
+	"not delivered", "could not be delivered", "delivery problem", "non-delivery", "nondeliver",
+	"mail failure", "rejected", "delivery report", "permanent error", "returned to sender",
+	"unzustellbar", "nicht zustellbar", "non remis", "non distribuito", "no entregado",
+	"no se pudo entregar", "não entregue", "недоставлен", "не доставлен", "未配達", "配信エラー",
+	"returned message", "mail system error", "warning: could not send", "delivery has failed",
+}
+
+// isBounce reports whether a message without a delivery-status part is a
+// bounce all the same, from its headers and its words.
+func (c *collector) isBounce(rep *Report, human string) bool {
+	if c.top.has("X-Failed-Recipients") || c.reportType == "delivery-status" {
+		return true
+	}
+	from := strings.ToLower(rep.From)
+	for _, s := range bounceSenders {
+		if strings.Contains(from, s) {
+			return true
+		}
+	}
+	subj := strings.ToLower(rep.Subject)
+	for _, s := range bounceSubjects {
+		if strings.Contains(subj, s) {
+			return true
+		}
+	}
+	rp := strings.TrimSpace(c.top.get("Return-Path"))
+	return (rp == "<>" || rp == "") && hasReply(human) && c.top.has("Return-Path")
+}
+
+// autoReplySubjects are subject prefixes and phrases of vacation notices
+// and other automatic replies, lower case.
+var autoReplySubjects = []string{
+	"out of office", "out of the office", "auto:", "automatic reply", "autoreply", "auto-reply",
+	"auto reply", "automatische antwort", "abwesenheit", "réponse automatique", "absence",
+	"respuesta automática", "resposta automática", "risposta automatica", "vacation", "away from",
+	"自動応答", "自動返信", "автоответ", "on leave", "away until",
+}
+
+// isAutoReply reports whether the message is an automatic reply (RFC 3834)
+// rather than a bounce. A mail system's report with an SMTP reply is never
+// one, whatever its Auto-Submitted field says (Exim marks its bounces
+// auto-replied).
+func (c *collector) isAutoReply(rep *Report, human string) bool {
+	from := strings.ToLower(rep.From)
+	for _, s := range bounceSenders[:5] {
+		if strings.Contains(from, s) {
+			return false
+		}
+	}
+	if c.top.has("X-Failed-Recipients") {
+		return false
+	}
+	as := strings.ToLower(c.top.get("Auto-Submitted"))
+	if strings.HasPrefix(as, "auto-replied") {
+		return true
+	}
+	if c.top.has("X-Autoreply") || c.top.has("X-Autorespond") || c.top.has("X-Vacation") ||
+		strings.EqualFold(c.top.get("Precedence"), "auto_reply") || c.top.has("X-Autoresponder") {
+		return true
+	}
+	subj := strings.ToLower(rep.Subject)
+	for _, s := range autoReplySubjects {
+		if strings.Contains(subj, s) {
+			return !hasReply(human)
+		}
+	}
+	return false
+}

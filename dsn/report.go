@@ -1,0 +1,289 @@
+package dsn
+
+import (
+	"net/textproto"
+	"strings"
+
+	"github.com/emersion/go-message"
+)
+
+// report turns what the walk collected into a Report. Structured signals
+// come first: a delivery-status part, a feedback report; then the headers
+// that mark automatic replies; only then the human-readable text.
+func (c *collector) report() *Report {
+	rep := &Report{
+		Subject: c.top.get("Subject"),
+		From:    c.top.get("From"),
+	}
+	human, inlineOriginal := splitOriginal(c.text.String())
+	c.fillOriginal(rep, inlineOriginal)
+
+	switch {
+	case c.feedback != "" || c.reportType == "feedback-report":
+		c.readFeedback(rep)
+	case c.readDeliveryStatus(rep, human):
+	case c.isAutoReply(rep, human):
+		rep.Kind = KindAutoReply
+		if addr := firstAddress(rep.From); addr != "" {
+			rep.Recipients = []Recipient{{Address: addr}}
+		}
+	case c.isBounce(rep, human):
+		rep.Kind = KindNonStandard
+		rep.Recipients = c.extractFromText(rep, human)
+	default:
+		rep.Kind = KindUnrecognized
+	}
+	for i := range rep.Recipients {
+		c.finish(rep, &rep.Recipients[i], human)
+	}
+	return rep
+}
+
+// readDeliveryStatus reads the RFC 3464 delivery-status parts. Servers that
+// write the fields into the text part instead are read there. It reports
+// whether any recipient was found.
+func (c *collector) readDeliveryStatus(rep *Report, human string) bool {
+	blocks := c.statusBlocks
+	if len(blocks) == 0 {
+		if i := indexFold(human, "\nfinal-recipient:"); i >= 0 {
+			// The fields stand in the text; start at the block they open.
+			start := strings.LastIndex(human[:i], "\n\n")
+			blocks = []string{human[max(start, 0):]}
+		}
+	}
+	for _, b := range blocks {
+		pm, recips := decodeDeliveryStatus(b)
+		if rep.ReportingMTA == "" {
+			rep.ReportingMTA = pm.reportingMTA
+		}
+		if rep.ArrivalDate.IsZero() {
+			rep.ArrivalDate = pm.arrivalDate
+		}
+		if rep.OriginalEnvelopeID == "" {
+			rep.OriginalEnvelopeID = pm.originalEnvelopeID
+		}
+		for _, r := range recips {
+			if r.Address == "" {
+				r.Address = r.OriginalRecipient
+			}
+			if r.Address == "" && len(recips) == 1 {
+				r.Address = c.fallbackRecipient(rep)
+			}
+			rep.Recipients = append(rep.Recipients, r)
+		}
+	}
+	if len(rep.Recipients) == 0 {
+		return false
+	}
+	rep.Kind = KindDSN
+	return true
+}
+
+// readFeedback reads an RFC 5965 abuse report: the complaining recipient is
+// the Original-Rcpt-To field, else the To of the returned original.
+func (c *collector) readFeedback(rep *Report) {
+	rep.Kind = KindARF
+	var rcpt string
+	for _, g := range splitFieldGroups(c.feedback) {
+		for _, f := range g {
+			switch f.name {
+			case "feedback-type":
+				rep.FeedbackType = strings.ToLower(f.value)
+			case "original-rcpt-to", "removal-recipient":
+				if rcpt == "" {
+					rcpt = normalizeAddress(typedValue(f.value))
+				}
+			case "reporting-mta":
+				rep.ReportingMTA = typedValue(f.value)
+			}
+		}
+	}
+	if rcpt == "" {
+		rcpt = firstAddress(rep.Original.To)
+	}
+	if rcpt == "" {
+		rcpt = c.fallbackRecipient(rep)
+	}
+	if rep.FeedbackType == "" {
+		rep.FeedbackType = "abuse"
+	}
+	rep.Recipients = []Recipient{{Address: rcpt}}
+}
+
+// fillOriginal records what is known of the returned original: from a
+// message/rfc822 or text/rfc822-headers part, else from a header block
+// quoted inline after the bounce text.
+func (c *collector) fillOriginal(rep *Report, inline string) {
+	h := c.original
+	if h == nil && inline != "" {
+		if parsed, ok := parseInlineHeader(inline); ok {
+			h = &parsed
+		}
+	}
+	if h == nil {
+		return
+	}
+	rep.Original = Original{
+		MessageID: h.get("Message-Id"),
+		From:      h.get("From"),
+		To:        h.get("To"),
+		Subject:   h.get("Subject"),
+	}
+	for _, name := range c.opts.CorrelationHeaders {
+		if v := h.get(name); v != "" {
+			if rep.Original.Headers == nil {
+				rep.Original.Headers = make(map[string]string)
+			}
+			rep.Original.Headers[textproto.CanonicalMIMEHeaderKey(name)] = v
+		}
+	}
+}
+
+// parseInlineHeader reads the header block of an original quoted in the
+// text, starting at its first header line.
+func parseInlineHeader(s string) (headerView, bool) {
+	for s != "" {
+		line, rest, _ := strings.Cut(s, "\n")
+		if isHeaderLine(line) {
+			break
+		}
+		s = rest
+	}
+	if s == "" {
+		return headerView{}, false
+	}
+	if len(s) > maxOriginalBytes {
+		s = s[:maxOriginalBytes]
+	}
+	e, err := message.ReadWithOptions(strings.NewReader(s), &message.ReadOptions{MaxHeaderBytes: maxOriginalBytes})
+	if e == nil || err != nil && !isDecodeProblem(err) {
+		return headerView{}, false
+	}
+	return newHeaderView(e.Header), true
+}
+
+// fallbackRecipient finds the failed recipient when the bounce names none in
+// its report or text: the X-Failed-Recipients header, the single To of the
+// returned original, then a VERP return path the bounce was sent to.
+func (c *collector) fallbackRecipient(rep *Report) string {
+	if a := firstAddress(c.top.get("X-Failed-Recipients")); a != "" {
+		return a
+	}
+	if addrs := findAddresses(rep.Original.To); len(addrs) == 1 {
+		return addrs[0].addr
+	}
+	for _, h := range []string{"To", "Delivered-To", "X-Original-To"} {
+		if a := decodeVERP(firstAddress(c.top.get(h))); a != "" {
+			return a
+		}
+	}
+	return ""
+}
+
+// decodeVERP decodes a VERP return path, "bounces+user=example.org@lists.example.com",
+// into the recipient it encodes, "user@example.org"; other addresses give "".
+func decodeVERP(a string) string {
+	at := strings.LastIndexByte(a, '@')
+	if at < 0 {
+		return ""
+	}
+	local := a[:at]
+	plus := strings.IndexAny(local, "+-")
+	eq := strings.LastIndexByte(local, '=')
+	if plus < 0 || eq < plus+2 || eq == len(local)-1 {
+		return ""
+	}
+	user, domain := local[plus+1:eq], local[eq+1:]
+	if !strings.Contains(domain, ".") || strings.ContainsAny(user, "=@") {
+		return ""
+	}
+	return normalizeAddress(user + "@" + domain)
+}
+
+// firstAddress returns the first address in a header value, or "".
+func firstAddress(v string) string {
+	if addrs := findAddresses(v); len(addrs) > 0 {
+		return addrs[0].addr
+	}
+	return ""
+}
+
+// finish completes one recipient: the reply code and a better status from
+// the diagnostic or the text, the classification, and an inferred status
+// where the message carried none.
+func (c *collector) finish(rep *Report, r *Recipient, human string) {
+	r.Address = normalizeAddress(r.Address)
+	if r.Action == "" {
+		switch rep.Kind {
+		case KindDSN, KindNonStandard:
+			r.Action = ActionFailed
+		}
+	}
+	if rep.Kind == KindDSN || rep.Kind == KindNonStandard {
+		if r.Diagnostic == "" || !hasReply(r.Diagnostic) {
+			if ctx := contextFor(human, r.Address); ctx != "" && hasReply(ctx) {
+				if r.Diagnostic == "" {
+					r.Diagnostic = ctx
+				} else {
+					r.Diagnostic += " " + ctx
+				}
+			}
+		}
+		code, status := findReply(r.Diagnostic)
+		if code == 0 && status == "" && rep.Kind == KindNonStandard {
+			code, status = findReply(human)
+		}
+		if r.SMTPCode == 0 {
+			r.SMTPCode = code
+		}
+		if status != "" && (r.Status == "" || isGenericStatus(r.Status) && !isGenericStatus(status) && status[0] == r.Status[0]) {
+			r.Status = status
+		} else if status != "" && r.Status != "" && isGenericStatus(r.Status) && r.Status[0] == '5' && status[0] == '5' {
+			r.Status = status
+		}
+	}
+	r.Diagnostic = collapseSpace(r.Diagnostic)
+	r.Classification = Classify(Evidence{
+		Kind:         rep.Kind,
+		Action:       r.Action,
+		Status:       r.Status,
+		SMTPCode:     r.SMTPCode,
+		Diagnostic:   r.Diagnostic,
+		FeedbackType: rep.FeedbackType,
+	})
+	if r.Status == "" {
+		if st := InferStatus(r.Classification, r.SMTPCode); st != "" {
+			r.Status, r.StatusInferred = st, true
+		}
+	}
+}
+
+// hasReply reports whether s carries an SMTP reply code or enhanced status.
+func hasReply(s string) bool {
+	code, status := findReply(s)
+	return code != 0 || status != ""
+}
+
+// isGenericStatus reports whether an enhanced status says nothing beyond its
+// class (x.0.0), as Exim always writes.
+func isGenericStatus(s string) bool {
+	return len(s) == 5 && s[1:] == ".0.0"
+}
+
+// collapseSpace joins the lines of a diagnostic and squeezes runs of white
+// space, so that it reads as one line.
+func collapseSpace(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// indexFold is strings.Index ignoring ASCII case of substr, which must be
+// lower case.
+func indexFold(s, substr string) int {
+	n := len(substr)
+	for i := 0; i+n <= len(s); i++ {
+		if strings.EqualFold(s[i:i+n], substr) {
+			return i
+		}
+	}
+	return -1
+}

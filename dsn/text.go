@@ -1,0 +1,265 @@
+package dsn
+
+import (
+	"strings"
+
+	"github.com/emersion/go-message"
+)
+
+// headerView reads a message header with RFC 2047 encoded words decoded.
+type headerView struct {
+	h message.Header
+}
+
+func newHeaderView(h message.Header) headerView { return headerView{h: h} }
+
+// get returns the decoded value of the first field named k, or "".
+func (v headerView) get(k string) string {
+	s, err := v.h.Text(k)
+	if err != nil || s == "" {
+		return strings.TrimSpace(v.h.Get(k))
+	}
+	return strings.TrimSpace(s)
+}
+
+// has reports whether a field named k is present.
+func (v headerView) has(k string) bool { return v.h.Has(k) }
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+func isAlnum(b byte) bool {
+	return isDigit(b) || (b|0x20) >= 'a' && (b|0x20) <= 'z'
+}
+
+// findStatus finds the first RFC 3463 enhanced status code ("5.1.1",
+// "4.7.28", "5.7.509") in s and returns it with its byte offset, or "" and -1.
+// The class must be 2, 4 or 5, the subject and detail one to three digits.
+// Codes inside longer dotted numbers (IP addresses, versions) do not count.
+func findStatus(s string) (string, int) {
+	for i := 0; i+4 < len(s); i++ {
+		c := s[i]
+		if c != '2' && c != '4' && c != '5' || s[i+1] != '.' {
+			continue
+		}
+		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.' || s[i-1] == '-' && i > 1 && isDigit(s[i-2])) {
+			continue
+		}
+		j := i + 2
+		n := digitsAt(s, j)
+		if n == 0 || n > 3 || j+n >= len(s) || s[j+n] != '.' {
+			continue
+		}
+		k := j + n + 1
+		m := digitsAt(s, k)
+		if m == 0 || m > 3 {
+			continue
+		}
+		end := k + m
+		if end < len(s) && (isAlnum(s[end]) || s[end] == '.' && end+1 < len(s) && isDigit(s[end+1])) {
+			continue
+		}
+		return s[i:end], i
+	}
+	return "", -1
+}
+
+func digitsAt(s string, i int) int {
+	n := 0
+	for i+n < len(s) && isDigit(s[i+n]) {
+		n++
+	}
+	return n
+}
+
+// replyCodeAt returns the SMTP reply code starting at s[i] if one stands
+// there: three digits, the first 2, 4 or 5 and the second 0 to 5, not part of
+// a longer number, followed by a space, a hyphen, the end, or punctuation.
+func replyCodeAt(s string, i int) int {
+	if i+3 > len(s) || i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.') {
+		return 0
+	}
+	a, b, c := s[i], s[i+1], s[i+2]
+	if a != '2' && a != '4' && a != '5' || b < '0' || b > '5' || !isDigit(c) {
+		return 0
+	}
+	if i+3 < len(s) {
+		switch s[i+3] {
+		case ' ', '-', '\t', '\r', '\n', ')', ']', ',', ':', '"', '\'':
+		default:
+			return 0
+		}
+	}
+	return int(a-'0')*100 + int(b-'0')*10 + int(c-'0')
+}
+
+// findReply finds the SMTP reply code and the enhanced status code the
+// server's words carry. The reply code right before the enhanced status
+// ("550 5.1.1", "550-5.1.1") wins; else a reply code at the start of the
+// text or after a colon or a "<<<" transcript marker; a bare number
+// elsewhere in prose is not taken for a reply code.
+func findReply(s string) (code int, status string) {
+	status, at := findStatus(s)
+	if at >= 4 && (s[at-1] == ' ' || s[at-1] == '-') {
+		code = replyCodeAt(s, at-4)
+	}
+	if code == 0 {
+		code = leadingReplyCode(s)
+	}
+	return code, status
+}
+
+// leadingReplyCode finds a reply code where servers put one: at the start of
+// the text or of a line, or after "said:", ":", "<<<", "#" or "(".
+func leadingReplyCode(s string) int {
+	for i := 0; i+3 <= len(s); i++ {
+		if !isDigit(s[i]) {
+			continue
+		}
+		if i > 0 {
+			j := i - 1
+			for j >= 0 && (s[j] == ' ' || s[j] == '\t') {
+				j--
+			}
+			if j >= 0 {
+				switch s[j] {
+				case '\n', ':', '<', '#', '(', '[', ';', '>':
+				default:
+					continue
+				}
+			}
+		}
+		if code := replyCodeAt(s, i); code != 0 {
+			return code
+		}
+	}
+	return 0
+}
+
+// isAddrByte reports whether b may stand in an email address as servers
+// print them (RFC 5321 dot-atom local parts and domain names).
+func isAddrByte(b byte) bool {
+	if isAlnum(b) {
+		return true
+	}
+	switch b {
+	case '.', '-', '_', '+', '=', '!', '#', '$', '%', '&', '*', '/', '?', '^', '`', '{', '|', '}', '~', '\'':
+		return true
+	}
+	return b >= 0x80 // UTF-8 (RFC 6531 addresses)
+}
+
+// findAddresses returns the email addresses in s in the order they appear,
+// each with the byte offset where it starts. Surrounding punctuation is not
+// part of an address; a domain needs a dot.
+func findAddresses(s string) []addrAt {
+	var out []addrAt
+	for i := 0; i < len(s); i++ {
+		if s[i] != '@' {
+			continue
+		}
+		start := i
+		for start > 0 && isAddrByte(s[start-1]) {
+			start--
+		}
+		end := i + 1
+		for end < len(s) && (isAlnum(s[end]) || s[end] == '.' || s[end] == '-' || s[end] == '_' || s[end] >= 0x80) {
+			end++
+		}
+		local := strings.Trim(s[start:i], ".'`/|")
+		domain := strings.Trim(s[i+1:end], ".-")
+		start = i - len(local)
+		i = end - 1
+		if local == "" || !strings.Contains(domain, ".") || len(local) > 64 || len(domain) > 255 {
+			continue
+		}
+		out = append(out, addrAt{addr: normalizeAddress(local + "@" + domain), at: start})
+	}
+	return out
+}
+
+// addrAt is an address found in text and its offset.
+type addrAt struct {
+	addr string
+	at   int
+}
+
+// normalizeAddress strips what servers wrap around an address ("<...>",
+// quotes, a trailing dot) and lower-cases the domain; the local part is kept
+// as sent (RFC 5321 section 2.4: only the receiving host may fold it).
+func normalizeAddress(a string) string {
+	a = strings.TrimSpace(a)
+	if i := strings.LastIndexByte(a, '<'); i >= 0 {
+		if j := strings.IndexByte(a[i:], '>'); j > 0 {
+			a = a[i+1 : i+j]
+		}
+	}
+	a = strings.Trim(a, " \t<>\"'.,;:()[]")
+	at := strings.LastIndexByte(a, '@')
+	if at <= 0 || at == len(a)-1 {
+		return a
+	}
+	return a[:at] + "@" + strings.ToLower(a[at+1:])
+}
+
+// domainOf returns the lower-case domain of an address, or "".
+func domainOf(a string) string {
+	if at := strings.LastIndexByte(a, '@'); at >= 0 {
+		return strings.ToLower(strings.TrimRight(a[at+1:], ">"))
+	}
+	return ""
+}
+
+// htmlToText turns an HTML body into plain text good enough for finding
+// addresses and SMTP replies: tags become line breaks or spaces, the common
+// entities are decoded, and scripts and styles are dropped.
+func htmlToText(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		switch s[i] {
+		case '<':
+			end := strings.IndexByte(s[i:], '>')
+			if end < 0 {
+				i = len(s)
+				continue
+			}
+			tag := strings.ToLower(s[i+1 : i+end])
+			i += end + 1
+			name := strings.TrimLeft(tag, "/")
+			if k := strings.IndexAny(name, " \t\r\n/"); k >= 0 {
+				name = name[:k]
+			}
+			switch name {
+			case "script", "style":
+				if !strings.HasPrefix(tag, "/") {
+					if close := strings.Index(strings.ToLower(s[i:]), "</"+name); close >= 0 {
+						i += close
+					}
+				}
+			case "br", "p", "div", "tr", "li", "table", "h1", "h2", "h3", "h4", "pre", "blockquote":
+				b.WriteByte('\n')
+			default:
+				b.WriteByte(' ')
+			}
+		case '&':
+			semi := strings.IndexByte(s[i:min(len(s), i+10)], ';')
+			if semi > 0 {
+				if r, ok := htmlEntities[s[i+1:i+semi]]; ok {
+					b.WriteString(r)
+					i += semi + 1
+					continue
+				}
+			}
+			b.WriteByte('&')
+			i++
+		default:
+			b.WriteByte(s[i])
+			i++
+		}
+	}
+	return b.String()
+}
+
+var htmlEntities = map[string]string{
+	"lt": "<", "gt": ">", "amp": "&", "quot": "\"", "nbsp": " ", "#39": "'", "apos": "'", "#64": "@",
+}
