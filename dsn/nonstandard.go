@@ -14,24 +14,24 @@ import (
 // originalMarkers are phrases on the separator line that MTAs put between
 // their explanation and the returned original, in lower case.
 var originalMarkers = []string{
-	"below this line is a copy of the message",  // qmail
-	"this is a copy of the message",             // Exim
-	"original message",                          // Gmail, Exchange, many
-	"returned message",                          // Sendmail-style
-	"message headers follow",                    // Courier, Domino
-	"header of the original message",            // Japanese MTAs
-	"headers of the original message",           // …
-	"original message headers",                  // …
-	"unsent message below",                      // Sendmail, Lotus
-	"message text follows",                      // mail.ru
-	"copy of the message follows",               // …
-	"content-type: message/rfc822",              // a MIME part inlined in text
-	"rfc822 message follows",                    //
-	"the message you sent follows",              //
-	"partial message follows",                   //
-	"message that caused this notification",     //
-	"the following is the original message",     //
-	"the original message was",                  // only on separator lines (see isSeparator)
+	"below this line is a copy of the message",        // qmail
+	"this is a copy of the message",                   // Exim
+	"original message",                                // Gmail, Exchange, many
+	"returned message",                                // Sendmail-style
+	"message headers follow",                          // Courier, Domino
+	"header of the original message",                  // Japanese MTAs
+	"headers of the original message",                 // …
+	"original message headers",                        // …
+	"unsent message below",                            // Sendmail, Lotus
+	"message text follows",                            // mail.ru
+	"copy of the message follows",                     // …
+	"content-type: message/rfc822",                    // a MIME part inlined in text
+	"rfc822 message follows",                          //
+	"the message you sent follows",                    //
+	"partial message follows",                         //
+	"message that caused this notification",           //
+	"the following is the original message",           //
+	"the original message was",                        // only on separator lines (see isSeparator)
 	"here is a copy of the first part of the message", //
 }
 
