@@ -66,6 +66,7 @@ func decodeDeliveryStatus(body string) (perMessage, []Recipient) {
 	var recips []Recipient
 	for _, group := range splitFieldGroups(body) {
 		var cur *Recipient
+		var pending []field // recipient fields seen before the group named its recipient
 		for _, f := range group {
 			switch f.name {
 			case "reporting-mta":
@@ -82,16 +83,19 @@ func decodeDeliveryStatus(body string) (perMessage, []Recipient) {
 			}
 			startsRecipient := f.name == "final-recipient" || f.name == "original-recipient" ||
 				f.name == "action" || f.name == "status"
-			if cur == nil {
-				if !startsRecipient {
-					continue
+			switch {
+			case cur == nil && !startsRecipient:
+				pending = append(pending, f)
+				continue
+			case cur == nil,
+				f.name == "final-recipient" && cur.Address != "",
+				f.name == "action" && cur.Action != "" && cur.Address != "":
+				recips = append(recips, Recipient{})
+				cur = &recips[len(recips)-1]
+				for _, p := range pending {
+					setRecipientField(cur, p)
 				}
-				recips = append(recips, Recipient{})
-				cur = &recips[len(recips)-1]
-			} else if (f.name == "final-recipient" && cur.Address != "") ||
-				(f.name == "action" && cur.Action != "" && cur.Address != "") {
-				recips = append(recips, Recipient{})
-				cur = &recips[len(recips)-1]
+				pending = nil
 			}
 			setRecipientField(cur, f)
 		}
@@ -160,6 +164,8 @@ func parseAction(v string) Action {
 		return ActionFailed
 	case "delay":
 		return ActionDelayed
+	case "deliverable", "success", "succeeded":
+		return ActionDelivered
 	}
 	return Action(v)
 }

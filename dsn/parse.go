@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/textproto"
 	_ "github.com/emersion/go-message/charset" // registers the charsets real bounces use (ISO-2022-JP, KOI8-R, windows-125x …)
 )
 
@@ -181,18 +182,30 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 		if mediaType == "multipart/report" && c.reportType == "" {
 			c.reportType = strings.ToLower(params["report-type"])
 		}
-		mr := e.MultipartReader()
-		if mr == nil {
-			return nil
+		// Keep the start of the raw body: a multipart whose boundary never
+		// appears (broken, or mistyped by the server) is read as text.
+		body, raw := e.Body, (*capBuffer)(nil)
+		if depth == 0 {
+			raw = &capBuffer{limit: maxTextBytes}
+			body = io.TeeReader(e.Body, raw)
 		}
+		mr := textproto.NewMultipartReader(body, params["boundary"])
+		found := 0
 		for {
-			part, err := mr.NextPart()
-			if err == io.EOF {
-				return nil
+			p, err := mr.NextPart()
+			if err != nil {
+				if found == 0 && raw != nil {
+					c.addText(raw.String())
+				}
+				if err == io.EOF {
+					return nil
+				}
+				return err // a broken multipart body: keep what was found
 			}
+			found++
+			part, err := message.New(message.Header{Header: p.Header}, p)
 			if err != nil && !isDecodeProblem(err) {
-				// A broken or truncated multipart body: keep what was found.
-				return err
+				continue
 			}
 			if err := c.walk(part, depth+1); err != nil {
 				return err
@@ -282,3 +295,18 @@ func readCapped(r io.Reader, limit int) (string, error) {
 	}
 	return b.String(), err
 }
+
+// capBuffer keeps the first limit bytes written to it and counts the rest.
+type capBuffer struct {
+	limit int
+	buf   []byte
+}
+
+func (c *capBuffer) Write(p []byte) (int, error) {
+	if room := c.limit - len(c.buf); room > 0 {
+		c.buf = append(c.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (c *capBuffer) String() string { return string(c.buf) }

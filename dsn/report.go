@@ -83,31 +83,32 @@ func (c *collector) readDeliveryStatus(rep *Report, human string) bool {
 // the Original-Rcpt-To field, else the To of the returned original.
 func (c *collector) readFeedback(rep *Report) {
 	rep.Kind = KindARF
-	var rcpt string
+	var rcpts []string
 	for _, g := range splitFieldGroups(c.feedback) {
 		for _, f := range g {
 			switch f.name {
 			case "feedback-type":
 				rep.FeedbackType = strings.ToLower(f.value)
 			case "original-rcpt-to", "removal-recipient":
-				if rcpt == "" {
-					rcpt = normalizeAddress(typedValue(f.value))
-				}
+				rcpts = appendUnique(rcpts, normalizeAddress(typedValue(f.value)))
 			case "reporting-mta":
 				rep.ReportingMTA = typedValue(f.value)
 			}
 		}
 	}
-	if rcpt == "" {
-		rcpt = firstAddress(rep.Original.To)
-	}
-	if rcpt == "" {
-		rcpt = c.fallbackRecipient(rep)
+	if len(rcpts) == 0 {
+		if a := firstAddress(rep.Original.To); a != "" {
+			rcpts = []string{a}
+		} else if a := c.fallbackRecipient(rep); a != "" {
+			rcpts = []string{a}
+		}
 	}
 	if rep.FeedbackType == "" {
 		rep.FeedbackType = "abuse"
 	}
-	rep.Recipients = []Recipient{{Address: rcpt}}
+	for _, a := range rcpts {
+		rep.Recipients = append(rep.Recipients, Recipient{Address: a})
+	}
 }
 
 // fillOriginal records what is known of the returned original: from a
@@ -236,9 +237,7 @@ func (c *collector) finish(rep *Report, r *Recipient, human string) {
 		if r.SMTPCode == 0 {
 			r.SMTPCode = code
 		}
-		if status != "" && (r.Status == "" || isGenericStatus(r.Status) && !isGenericStatus(status) && status[0] == r.Status[0]) {
-			r.Status = status
-		} else if status != "" && r.Status != "" && isGenericStatus(r.Status) && r.Status[0] == '5' && status[0] == '5' {
+		if status != "" && preferDiagnosticStatus(r.Status, status, code) {
 			r.Status = status
 		}
 	}
@@ -256,6 +255,24 @@ func (c *collector) finish(rep *Report, r *Recipient, human string) {
 			r.Status, r.StatusInferred = st, true
 		}
 	}
+}
+
+// preferDiagnosticStatus decides whether the status the server's own words
+// carry replaces the Status field: always when the field is missing; when
+// the field says nothing beyond its class (x.0.0, as Exim writes); and when
+// the remote server answered with a reply code and a status of the same
+// class, which is its own verdict where the reporting MTA's field is a
+// translation (Sendmail writes 5.1.1 over a remote "550 5.7.1 blacklisted").
+func preferDiagnosticStatus(field, diag string, code int) bool {
+	switch {
+	case field == "":
+		return true
+	case field == diag || isGenericStatus(diag):
+		return false
+	case isGenericStatus(field):
+		return field[0] == diag[0] || field[0] == '5' && diag[0] == '5'
+	}
+	return code != 0 && field[0] == diag[0]
 }
 
 // hasReply reports whether s carries an SMTP reply code or enhanced status.

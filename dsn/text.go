@@ -93,19 +93,60 @@ func replyCodeAt(s string, i int) int {
 }
 
 // findReply finds the SMTP reply code and the enhanced status code the
-// server's words carry. The reply code right before the enhanced status
-// ("550 5.1.1", "550-5.1.1") wins; else a reply code at the start of the
-// text or after a colon or a "<<<" transcript marker; a bare number
-// elsewhere in prose is not taken for a reply code.
+// server's words carry. A status written right after a reply code ("550
+// 5.1.1", "550-5.1.1", "550-'5.7.1") is the remote server's own answer and
+// wins over a bare status a relaying MTA put in front of it; else the first
+// status, with a reply code at the start of the text or after a colon or a
+// "<<<" transcript marker. A bare number elsewhere in prose is not taken for
+// a reply code.
 func findReply(s string) (code int, status string) {
-	status, at := findStatus(s)
-	if at >= 4 && (s[at-1] == ' ' || s[at-1] == '-') {
-		code = replyCodeAt(s, at-4)
+	firstStatus := ""
+	for off := 0; off < len(s); {
+		st, at := findStatus(s[off:])
+		if at < 0 {
+			break
+		}
+		at += off
+		if firstStatus == "" {
+			firstStatus = st
+		}
+		if c := replyCodeBefore(s, at); c != 0 {
+			return c, st
+		}
+		off = at + len(st)
 	}
-	if code == 0 {
-		code = leadingReplyCode(s)
+	if code := quotedReplyCode(s); code != 0 {
+		return code, firstStatus
 	}
-	return code, status
+	return leadingReplyCode(s), firstStatus
+}
+
+// quotedReplyCode finds the remote server's reply that Sendmail quotes after
+// the address it concerns: "554 <user@example.org>... 550 Host unknown".
+func quotedReplyCode(s string) int {
+	for off := 0; ; {
+		i := strings.Index(s[off:], "... ")
+		if i < 0 {
+			return 0
+		}
+		off += i + 4
+		if c := replyCodeAt(s, off); c != 0 {
+			return c
+		}
+	}
+}
+
+// replyCodeBefore returns the reply code written just before the status at
+// s[at], separated by a space, a hyphen or a quote, or 0.
+func replyCodeBefore(s string, at int) int {
+	i := at
+	for n := 0; n < 2 && i > 0 && (s[i-1] == '\'' || s[i-1] == '"' || s[i-1] == ' ' || s[i-1] == '-'); n++ {
+		i--
+	}
+	if i == at || i < 3 {
+		return 0
+	}
+	return replyCodeAt(s, i-3)
 }
 
 // leadingReplyCode finds a reply code where servers put one: at the start of
