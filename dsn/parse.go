@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/emersion/go-message"
-	"github.com/emersion/go-message/textproto"
 	_ "github.com/emersion/go-message/charset" // registers the charsets real bounces use (ISO-2022-JP, KOI8-R, windows-125x …)
+	"github.com/emersion/go-message/textproto"
 )
 
 // DefaultMaxSize is the default bound on the size of one message: 25 MiB.
