@@ -209,7 +209,7 @@ func isExcluded(a addrAt, lower string, exclude map[string]bool) bool {
 		return true
 	}
 	before := lower[max(0, a.at-24):a.at]
-	for _, s := range []string{"message-id", "message id", "msgid", "mail from:", "from:<", "from: <", "envelope-from", "sender:", "return-path"} {
+	for _, s := range []string{"message-id", "message id", "msgid", "mail from:", "from:<", "from: <", "envelope-from", "sender:", "return-path", "contact", "send mail to", "write to"} {
 		if strings.Contains(before, s) {
 			return true
 		}

@@ -55,6 +55,14 @@ type Options struct {
 // error. Errors are reserved for input that cannot be read: ErrTooLarge, a
 // header block that is not RFC 5322, or an error of the reader.
 func Parse(r io.Reader, opts Options) (*Report, error) {
+	return parse(r, opts, 0)
+}
+
+// maxNesting bounds how deep bounces forwarded inside bounces are followed.
+const maxNesting = 2
+
+// parse is Parse for a message found nesting levels deep inside another.
+func parse(r io.Reader, opts Options, nesting int) (*Report, error) {
 	if opts.MaxSize <= 0 {
 		opts.MaxSize = DefaultMaxSize
 	}
@@ -74,7 +82,7 @@ func Parse(r io.Reader, opts Options) (*Report, error) {
 		}
 		return nil, fmt.Errorf("reading message header: %w", err)
 	}
-	c := collector{opts: opts, input: lr}
+	c := collector{opts: opts, input: lr, nesting: nesting}
 	c.top = newHeaderView(top.Header)
 	// A walk error means the MIME structure broke off (a missing boundary,
 	// broken base64): what was found up to there still counts.
@@ -153,8 +161,9 @@ func isDecodeProblem(err error) bool {
 // collector gathers, during one walk over the MIME tree, the pieces the
 // report is made of. Every buffer in it is bounded.
 type collector struct {
-	opts  Options
-	input *limitReader
+	opts    Options
+	input   *limitReader
+	nesting int // how many bounces this message is forwarded inside
 	top   headerView
 
 	parts         int
@@ -173,6 +182,10 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 		return nil
 	}
 	mediaType, params, _ := e.Header.ContentType()
+	// A malformed Content-Type comes back whole: keep only the type/subtype.
+	if i := strings.IndexAny(mediaType, "; \t"); i >= 0 {
+		mediaType = mediaType[:i]
+	}
 	mediaType = strings.ToLower(mediaType)
 	if mediaType == "" {
 		mediaType = "text/plain"
@@ -225,14 +238,16 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 		if c.original != nil {
 			return nil
 		}
-		h, err := message.ReadWithOptions(e.Body, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
-		if h != nil {
-			hv := newHeaderView(h.Header)
-			c.original = &hv
-		}
-		if err != nil && !isDecodeProblem(err) {
+		inner, err := message.ReadWithOptions(e.Body, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+		if inner == nil || err != nil && !isDecodeProblem(err) {
 			return nil // a malformed returned original is not the bounce's fault
 		}
+		hv := newHeaderView(inner.Header)
+		if len(c.statusBlocks) == 0 && c.feedback == "" && isBounceHeader(hv) && !strings.HasPrefix(mediaType, "text/") {
+			// A bounce forwarded as an attachment: read the bounce inside.
+			return c.walk(inner, depth+1)
+		}
+		c.original = &hv
 		return nil
 	case mediaType == "text/plain" || mediaType == "text/html" || mediaType == "text/enriched":
 		if isAttachment(e) && depth > 0 && c.text.Len() > 0 {

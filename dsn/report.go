@@ -36,7 +36,41 @@ func (c *collector) report() *Report {
 	for i := range rep.Recipients {
 		c.finish(rep, &rep.Recipients[i], human)
 	}
+	if rep.Kind == KindNonStandard && !hasStrongRecipient(rep) && inlineOriginal != "" && c.nesting < maxNesting {
+		// The text names no failure of its own: the bounce may have been
+		// forwarded inline, its own report below the separator.
+		if inner, err := parse(strings.NewReader(inlineOriginal), c.opts, c.nesting+1); err == nil && hasStrongRecipient(inner) {
+			return inner
+		}
+	}
 	return rep
+}
+
+// hasStrongRecipient reports whether a report names a recipient together
+// with the server's reply about it.
+func hasStrongRecipient(rep *Report) bool {
+	for _, r := range rep.Recipients {
+		if r.Address != "" && (r.SMTPCode != 0 || r.Status != "" && !r.StatusInferred) {
+			return true
+		}
+	}
+	return false
+}
+
+// isBounceHeader reports whether a header block is that of a bounce: a
+// delivery report's content type, or a mail system's From.
+func isBounceHeader(h headerView) bool {
+	ct := strings.ToLower(h.get("Content-Type"))
+	if strings.Contains(ct, "report-type=delivery-status") || strings.Contains(ct, "report-type=\"delivery-status\"") {
+		return true
+	}
+	from := strings.ToLower(h.get("From"))
+	for _, s := range bounceSenders[:5] {
+		if strings.Contains(from, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // readDeliveryStatus reads the RFC 3464 delivery-status parts. Servers that
