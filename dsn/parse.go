@@ -164,7 +164,7 @@ type collector struct {
 	opts    Options
 	input   *limitReader
 	nesting int // how many bounces this message is forwarded inside
-	top   headerView
+	top     headerView
 
 	parts         int
 	reportType    string          // report-type of the outermost multipart/report
