@@ -22,6 +22,7 @@ func (c *collector) report() *Report {
 	case c.feedback != "" || c.reportType == "feedback-report":
 		c.readFeedback(rep)
 	case c.readDeliveryStatus(rep, human):
+	case readSESNotification(rep, human):
 	case c.isAutoReply(rep, human):
 		rep.Kind = KindAutoReply
 		if addr := firstAddress(rep.From); addr != "" {
@@ -293,7 +294,8 @@ func (c *collector) finish(rep *Report, r *Recipient, human string) {
 
 // preferDiagnosticStatus decides whether the status the server's own words
 // carry replaces the Status field: always when the field is missing; when
-// the field says nothing beyond its class (x.0.0, as Exim writes); and when
+// the field says nothing beyond its class (x.0.0, as Exim writes, even
+// over a temporary reply it gave up on); and when
 // the remote server answered with a reply code and a status of the same
 // class, which is its own verdict where the reporting MTA's field is a
 // translation (Sendmail writes 5.1.1 over a remote "550 5.7.1 blacklisted").
@@ -304,7 +306,7 @@ func preferDiagnosticStatus(field, diag string, code int) bool {
 	case field == diag || isGenericStatus(diag):
 		return false
 	case isGenericStatus(field):
-		return field[0] == diag[0] || field[0] == '5' && diag[0] == '5'
+		return true // Exim's 5.0.0 over a "451 4.3.0 … retry timeout exceeded"
 	}
 	return code != 0 && field[0] == diag[0]
 }
