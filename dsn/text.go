@@ -191,22 +191,23 @@ func isAddrByte(b byte) bool {
 
 // findAddresses returns the email addresses in s in the order they appear,
 // each with the byte offset where it starts. Surrounding punctuation is not
-// part of an address; a domain needs a dot.
+// part of an address; a quoted local part is ("john..doe"@example.org); a
+// domain needs a dot.
 func findAddresses(s string) []addrAt {
 	var out []addrAt
 	for i := 0; i < len(s); i++ {
 		if s[i] != '@' {
 			continue
 		}
-		start := i
-		for start > 0 && isAddrByte(s[start-1]) {
-			start--
-		}
+		start := localPartStart(s, i)
 		end := i + 1
 		for end < len(s) && (isAlnum(s[end]) || s[end] == '.' || s[end] == '-' || s[end] == '_' || s[end] >= 0x80) {
 			end++
 		}
-		local := strings.Trim(s[start:i], ".'`/|")
+		local := s[start:i]
+		if local == "" || local[0] != '"' {
+			local = strings.Trim(local, ".'`/|")
+		}
 		domain := strings.Trim(s[i+1:end], ".-")
 		start = i - len(local)
 		i = end - 1
@@ -216,6 +217,22 @@ func findAddresses(s string) []addrAt {
 		out = append(out, addrAt{addr: normalizeAddress(local + "@" + domain), at: start})
 	}
 	return out
+}
+
+// localPartStart returns where the local part ending before the @ at s[at]
+// starts: at its opening quote when it is quoted, else at the first byte of
+// the run of address bytes.
+func localPartStart(s string, at int) int {
+	if at > 1 && s[at-1] == '"' {
+		if q := strings.LastIndexByte(s[:at-1], '"'); q >= 0 && at-1-q <= 64 && !strings.ContainsAny(s[q:at], "\n<>") {
+			return q
+		}
+	}
+	start := at
+	for start > 0 && isAddrByte(s[start-1]) {
+		start--
+	}
+	return start
 }
 
 // addrAt is an address found in text and its offset.
@@ -234,7 +251,12 @@ func normalizeAddress(a string) string {
 			a = a[i+1 : i+j]
 		}
 	}
-	a = strings.Trim(a, " \t<>\"'.,;:()[]")
+	a = strings.Trim(a, " \t<>'.,;:()[]")
+	if strings.Count(a, "\"") == 1 {
+		a = strings.Trim(a, "\"") // a stray quote, not a quoted local part
+	} else if strings.HasPrefix(a, "\"") && strings.HasSuffix(a, "\"") {
+		a = a[1 : len(a)-1] // a whole address in quotes
+	}
 	at := strings.LastIndexByte(a, '@')
 	if at <= 0 || at == len(a)-1 {
 		return a
@@ -303,4 +325,16 @@ func htmlToText(s string) string {
 
 var htmlEntities = map[string]string{
 	"lt": "<", "gt": ">", "amp": "&", "quot": "\"", "nbsp": " ", "#39": "'", "apos": "'", "#64": "@",
+}
+
+// isValidAddress reports whether a is a mailbox address as servers print
+// them: a local part, an @, and a domain with a dot (or an address literal).
+// File paths, pipes and source routes are not.
+func isValidAddress(a string) bool {
+	at := strings.LastIndexByte(a, '@')
+	if at <= 0 || at == len(a)-1 || strings.ContainsAny(a, " \t<>,;") || a[0] == '/' || a[0] == '|' || a[0] == '@' {
+		return false
+	}
+	domain := a[at+1:]
+	return strings.Contains(domain, ".") || strings.HasPrefix(domain, "[")
 }
