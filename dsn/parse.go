@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // registers the charsets real bounces use (ISO-2022-JP, KOI8-R, windows-125x …)
@@ -70,7 +71,12 @@ func parse(r io.Reader, opts Options, nesting int) (*Report, error) {
 		opts.CorrelationHeaders = DefaultCorrelationHeaders
 	}
 	lr := &limitReader{r: r, left: opts.MaxSize}
-	br := bufio.NewReaderSize(lr, 16<<10)
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(lr)
+	defer func() {
+		br.Reset(nil)
+		readerPool.Put(br)
+	}()
 	if err := skipMboxFromLine(br); err != nil {
 		return nil, fmt.Errorf("reading message: %w", err)
 	}
@@ -98,6 +104,9 @@ func parse(r io.Reader, opts Options, nesting int) (*Report, error) {
 	}
 	return c.report(), nil
 }
+
+// readerPool holds the buffered readers messages are read through.
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
 
 // skipMboxFromLine drops the "From sender date" line that mbox files and
 // some mail stores put before the header.
@@ -216,6 +225,9 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 				return err // a broken multipart body: keep what was found
 			}
 			found++
+			if raw != nil {
+				raw.limit = 0 // the boundary works: no need for the raw text
+			}
 			part, err := message.New(message.Header{Header: p.Header}, p)
 			if err != nil && !isDecodeProblem(err) {
 				continue
@@ -295,20 +307,30 @@ func isAttachment(e *message.Entity) bool {
 	return strings.EqualFold(disp, "attachment")
 }
 
+// scratchPool holds read buffers, so that parsing many messages does not
+// allocate one per part.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
+
 // readCapped reads r to its end and returns at most limit bytes of it as a
-// string; the rest is discarded. Read errors other than decode problems are
-// returned along with what was read.
+// string; the rest is discarded. Read errors are returned along with what
+// was read.
 func readCapped(r io.Reader, limit int) (string, error) {
-	if limit <= 0 {
-		_, err := io.Copy(io.Discard, r)
-		return "", err
+	bp := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(bp)
+	scratch := *bp
+	var kept []byte
+	for {
+		n, err := r.Read(scratch)
+		if room := limit - len(kept); room > 0 && n > 0 {
+			kept = append(kept, scratch[:min(n, room)]...)
+		}
+		if err == io.EOF {
+			return string(kept), nil
+		}
+		if err != nil {
+			return string(kept), err
+		}
 	}
-	var b strings.Builder
-	_, err := io.Copy(&b, io.LimitReader(r, int64(limit)))
-	if err == nil {
-		_, err = io.Copy(io.Discard, r)
-	}
-	return b.String(), err
 }
 
 // capBuffer keeps the first limit bytes written to it and counts the rest.

@@ -41,7 +41,7 @@ func findStatus(s string) (string, int) {
 		if c != '2' && c != '4' && c != '5' || s[i+1] != '.' {
 			continue
 		}
-		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.' || s[i-1] == '-' && i > 1 && isDigit(s[i-2])) {
+		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.') {
 			continue
 		}
 		j := i + 2
