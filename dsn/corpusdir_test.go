@@ -37,4 +37,3 @@ func corpusDir(tb testing.TB) string {
 	}
 	return dir
 }
-
