@@ -46,7 +46,7 @@ var originalHeaderNames = []string{
 // starts: at a separator line naming it, or at a block of header lines. It
 // returns the bounce's own words and the original (possibly "").
 func splitOriginal(text string) (human, original string) {
-	lower := strings.ToLower(text)
+	lower := asciiLower(text)
 	pos := 0
 	for pos < len(lower) {
 		end := strings.IndexByte(lower[pos:], '\n')
@@ -160,7 +160,7 @@ func (c *collector) extractFromText(rep *Report, human string) []Recipient {
 	}
 	if len(addrs) == 0 {
 		exclude := c.senderAddresses(rep)
-		lower := strings.ToLower(human)
+		lower := asciiLower(human)
 		for _, a := range findAddresses(human) {
 			if isExcluded(a, lower, exclude) {
 				continue
@@ -288,7 +288,7 @@ func indexFoldASCII(s, substr string) int {
 	if i := strings.Index(s, substr); i >= 0 {
 		return i
 	}
-	return strings.Index(strings.ToLower(s), strings.ToLower(substr))
+	return strings.Index(asciiLower(s), asciiLower(substr))
 }
 
 // bounceSenders are parts of From headers that mark a mail system's report.

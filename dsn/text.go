@@ -295,7 +295,7 @@ func htmlToText(s string) string {
 			switch name {
 			case "script", "style":
 				if !strings.HasPrefix(tag, "/") {
-					if close := strings.Index(strings.ToLower(s[i:]), "</"+name); close >= 0 {
+					if close := strings.Index(asciiLower(s[i:]), "</"+name); close >= 0 {
 						i += close
 					}
 				}
@@ -337,4 +337,24 @@ func isValidAddress(a string) bool {
 	}
 	domain := a[at+1:]
 	return strings.Contains(domain, ".") || strings.HasPrefix(domain, "[")
+}
+
+// asciiLower lower-cases the ASCII letters of s and leaves every other byte
+// as it is, so that offsets into the result are offsets into s (which
+// strings.ToLower does not promise for invalid or non-ASCII UTF-8).
+func asciiLower(s string) string {
+	i := 0
+	for i < len(s) && (s[i] < 'A' || s[i] > 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
