@@ -161,11 +161,20 @@ func (c *collector) extractFromText(rep *Report, human string) []Recipient {
 	if len(addrs) == 0 {
 		exclude := c.senderAddresses(rep)
 		lower := asciiLower(human)
-		for _, a := range findAddresses(human) {
-			if isExcluded(a, lower, exclude) {
-				continue
+		found := findAddresses(human)
+		for _, a := range found {
+			if !isExcluded(a, lower, exclude) {
+				addrs = appendUnique(addrs, a.addr)
 			}
-			addrs = appendUnique(addrs, a.addr)
+		}
+		if len(addrs) == 0 {
+			// Someone wrote to themselves: the sender's address counts when
+			// it stands where MTAs list failed recipients, opening a line.
+			for _, a := range found {
+				if opensLine(human, a.at) {
+					addrs = appendUnique(addrs, a.addr)
+				}
+			}
 		}
 	}
 	if len(addrs) == 0 {
@@ -215,6 +224,17 @@ func isExcluded(a addrAt, lower string, exclude map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// opensLine reports whether only white space or a "<" stands between the
+// start of the line and offset at.
+func opensLine(s string, at int) bool {
+	for i := at - 1; i >= 0 && s[i] != '\n'; i-- {
+		if s[i] != ' ' && s[i] != '\t' && s[i] != '<' && s[i] != '"' {
+			return false
+		}
+	}
+	return true
 }
 
 func appendUnique(list []string, a string) []string {
