@@ -70,7 +70,7 @@ func decodeDeliveryStatus(body string) (perMessage, []Recipient) {
 		for _, f := range group {
 			switch f.name {
 			case "reporting-mta":
-				pm.reportingMTA = typedValue(f.value)
+				pm.reportingMTA = hostName(typedValue(f.value))
 				continue
 			case "arrival-date":
 				pm.arrivalDate = parseDate(f.value)
@@ -125,7 +125,7 @@ func setRecipientField(r *Recipient, f field) {
 			r.Status = st
 		}
 	case "remote-mta":
-		r.RemoteMTA = typedValue(f.value)
+		r.RemoteMTA = hostName(typedValue(f.value))
 	case "diagnostic-code":
 		r.Diagnostic = typedValue(f.value)
 	case "last-attempt-date":
@@ -193,4 +193,13 @@ func parseDate(v string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// hostName keeps the host of an MTA field and drops the comment servers add
+// ("mx.example.net. (192.0.2.1, the server for the domain example.net.)").
+func hostName(v string) string {
+	if i := strings.IndexAny(v, " \t("); i > 0 {
+		v = v[:i]
+	}
+	return strings.TrimSuffix(v, ".")
 }

@@ -184,7 +184,13 @@ func (c *collector) extractFromText(rep *Report, human string) []Recipient {
 	}
 	recips := make([]Recipient, 0, len(addrs))
 	for _, a := range addrs {
-		recips = append(recips, Recipient{Address: a, Action: ActionFailed, Diagnostic: contextFor(human, a)})
+		diag := contextFor(human, a)
+		if diag == "" {
+			// The recipient came from a header or the return path: the
+			// text's reply lines still say what happened.
+			diag = diagnosticLines(human)
+		}
+		recips = append(recips, Recipient{Address: a, Action: ActionFailed, Diagnostic: diag})
 	}
 	if len(recips) == 0 {
 		// No address anywhere: still report the failure the text describes.
@@ -246,46 +252,70 @@ func appendUnique(list []string, a string) []string {
 	return append(list, a)
 }
 
-// contextFor returns the server's words about one recipient: the text from
-// the line that first names the address up to the next blank-line-separated
-// paragraph that names another address, capped, with the address line's own
-// rest included.
+// contextFor returns the server's words about one recipient: the paragraph
+// that names the address, and the paragraphs after it until the words carry
+// an SMTP reply and a paragraph without one follows (Gmail and Domino put an
+// explanation between the address and the reply). It stops at a paragraph
+// that names another recipient, after four paragraphs, or at 1,500 bytes.
 func contextFor(human, addr string) string {
 	if addr == "" || human == "" {
 		return ""
 	}
-	i := indexFoldASCII(human, addr)
+	i := mentionOf(human, addr)
 	if i < 0 {
 		return ""
 	}
 	start := strings.LastIndexByte(human[:i], '\n') + 1
-	rest := human[start:]
-	// End at a paragraph break followed by a paragraph without an SMTP
-	// reply, or at 1,500 bytes.
-	limit := min(len(rest), 1500)
-	end := limit
-	paras := 0
-	for p := 0; p < limit; {
-		nl := strings.Index(rest[p:limit], "\n\n")
-		if nl < 0 {
-			break
+	rest := human[start:min(len(human), start+1500)]
+	var b strings.Builder
+	have := false
+	for n := 0; rest != "" && n < 4; n++ {
+		para, next, _ := strings.Cut(rest, "\n\n")
+		if n > 0 {
+			reply := hasReply(para)
+			if have && !reply || namesOtherAddress(para, addr) {
+				break
+			}
+			b.WriteString("\n")
 		}
-		paras++
-		p += nl + 2
-		next := rest[p:min(limit, p+400)]
-		if paras >= 1 && !hasReply(firstParagraph(next)) || paras > 3 {
-			end = p
-			break
-		}
+		b.WriteString(para)
+		have = have || hasReply(para)
+		rest = strings.TrimLeft(next, "\n")
 	}
-	return strings.TrimSpace(rest[:end])
+	return strings.TrimSpace(b.String())
 }
 
-func firstParagraph(s string) string {
-	if i := strings.Index(s, "\n\n"); i >= 0 {
-		return s[:i]
+// mentionOf returns the offset of the mention of addr that opens its
+// recipient's block: the first one, unless it stands in a summary line of
+// the original ("To: …", "Cc: …") and a later one does not.
+func mentionOf(human, addr string) int {
+	lower, laddr := asciiLower(human), asciiLower(addr)
+	first := strings.Index(lower, laddr)
+	for i := first; i >= 0; {
+		lineStart := strings.LastIndexByte(lower[:i], '\n') + 1
+		line := strings.TrimLeft(lower[lineStart:i], " \t")
+		if !strings.HasPrefix(line, "to:") && !strings.HasPrefix(line, "cc:") && !strings.HasPrefix(line, "bcc:") {
+			return i
+		}
+		next := strings.Index(lower[i+len(laddr):], laddr)
+		if next < 0 {
+			break
+		}
+		i += len(laddr) + next
 	}
-	return s
+	return first
+}
+
+// namesOtherAddress reports whether a paragraph names an address other than
+// addr, and not addr itself: the block of another recipient.
+func namesOtherAddress(para, addr string) bool {
+	found := findAddresses(para)
+	for _, a := range found {
+		if strings.EqualFold(a.addr, addr) {
+			return false
+		}
+	}
+	return len(found) > 0
 }
 
 // diagnosticLines returns the lines of the text that carry an SMTP reply, or

@@ -291,6 +291,9 @@ func (c *collector) addText(s string) {
 	if s == "" {
 		return
 	}
+	if strings.Contains(s, "\r") {
+		s = strings.ReplaceAll(s, "\r\n", "\n") // one line-end convention for the text rules
+	}
 	if c.text.Len() > 0 {
 		c.text.WriteString("\n")
 	}
