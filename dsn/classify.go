@@ -144,23 +144,29 @@ func Classify(ev Evidence) Classification {
 // decide classifies a failure. The steps, in order (C is the reason the
 // status code stands for, "specific" per statusTable):
 //
-//  1. C agrees with a phrase of the text: C.
-//  2. The text has a strong sender-side phrase: that reason (safety first).
-//  3. C is specific and sender-side (5.7.26, 5.3.4): C.
-//  4. The text has a strong phrase: the text's reason, except that a
-//     transient phrase ("try again", "timed out") does not overrule a
-//     specific permanent code (5.1.1 stays user_unknown).
-//  5. C is specific: C.
-//  6. The text has only weak phrases: the weak reason, unless it is
+//  1. C agrees with a phrase of the text and does not suppress: C
+//     ("552 5.2.2 mailbox size limit exceeded" is a full mailbox).
+//  2. The text has a strong phrase of an unmistakably sender-side table
+//     (all but policy_rejected): that reason. Safety first: a wrong alert
+//     costs nothing, a wrong suppression removes a good subscriber.
+//  2b. C agrees with a phrase of the text: C.
+//  3. The text has a strong policy phrase: policy_rejected. Policy words
+//     ("not accepted", "prohibited") are generic, so a recipient code that
+//     the text confirms (step 2) beats them, but nothing else does.
+//  4. C is specific and sender-side (5.7.26, 5.3.4): C.
+//  5. The text has a strong phrase: the text's reason (it names the cause;
+//     "over quota (#5.1.1)" is a full mailbox), except that "gave up" does
+//     not overrule a specific permanent code: it only wraps the last error.
+//  6. C is specific: C.
+//  7. The text has only weak phrases: the weak reason, unless it is
 //     recipient-side and C is sender-side (5.7.1 "recipient address
 //     rejected" stays a policy rejection).
-//  7. C (generic: 5.7.1 policy, 5.1.0 unknown user).
-//  8. The reply code's fallback (552 mailbox full, 554 policy; 550 none).
-//  9. Nothing: unknown, or server_error for a transient class.
+//  8. C (generic: 5.7.1 policy, 5.1.0 unknown user).
+//  9. The reply code's fallback (552 mailbox full, 554 policy; 550 none).
+//  10. Nothing: unknown, or server_error for a transient class.
 //
-// Afterwards, a failed action whose code is transient and whose reason came
-// from steps 7-9 means the sender gave up retrying (Postfix reports
-// that as failed with the last 4.x.x): expired.
+// adjust then applies the rules about the SMTP stage, DNS trouble and
+// given-up messages.
 func decide(ev Evidence) Reason {
 	status, reply := codesOf(ev)
 	class := 0
@@ -193,10 +199,14 @@ func decide(ev Evidence) Reason {
 	fromFallback := false
 	var r Reason
 	switch {
+	case c != "" && specific && ms.has(c) && ClassificationOf(c).Verdict != VerdictSuppress:
+		r = c
+	case ms.strong&senderMask&^bitOf(ReasonPolicyRejected) != 0:
+		r = topReason(ms.strong & senderMask)
 	case c != "" && specific && ms.has(c):
 		r = c
-	case ms.strong&senderMask != 0:
-		r = topReason(ms.strong & senderMask)
+	case ms.strong&bitOf(ReasonPolicyRejected) != 0:
+		r = ReasonPolicyRejected
 	case specific && scopeOf(c) == ScopeSender:
 		r = c
 	case strong != "" && !(specific && class == ClassPermanent && strong == ReasonExpired):
