@@ -144,26 +144,26 @@ func Classify(ev Evidence) Classification {
 // decide classifies a failure. The steps, in order (C is the reason the
 // status code stands for, "specific" per statusTable):
 //
-//  1. C agrees with a phrase of the text and does not suppress: C
+//  1. C is specific, the text agrees with it and it does not suppress: C
 //     ("552 5.2.2 mailbox size limit exceeded" is a full mailbox).
 //  2. The text has a strong phrase of an unmistakably sender-side table
 //     (all but policy_rejected): that reason. Safety first: a wrong alert
 //     costs nothing, a wrong suppression removes a good subscriber.
-//  2b. C agrees with a phrase of the text: C.
-//  3. The text has a strong policy phrase: policy_rejected. Policy words
+//  3. C is specific and the text agrees with it: C.
+//  4. The text has a strong policy phrase: policy_rejected. Policy words
 //     ("not accepted", "prohibited") are generic, so a recipient code that
-//     the text confirms (step 2) beats them, but nothing else does.
-//  4. C is specific and sender-side (5.7.26, 5.3.4): C.
-//  5. The text has a strong phrase: the text's reason (it names the cause;
+//     the text confirms (step 3) beats them, but nothing else does.
+//  5. C is specific and sender-side (5.7.26, 5.3.4): C.
+//  6. The text has a strong phrase: the text's reason (it names the cause;
 //     "over quota (#5.1.1)" is a full mailbox), except that "gave up" does
 //     not overrule a specific permanent code: it only wraps the last error.
-//  6. C is specific: C.
-//  7. The text has only weak phrases: the weak reason, unless it is
+//  7. C is specific: C.
+//  8. The text has only weak phrases: the weak reason, unless it is
 //     recipient-side and C is sender-side (5.7.1 "recipient address
 //     rejected" stays a policy rejection).
-//  8. C (generic: 5.7.1 policy, 5.1.0 unknown user).
-//  9. The reply code's fallback (552 mailbox full, 554 policy; 550 none).
-//  10. Nothing: unknown, or server_error for a transient class.
+//  9. C (generic: 5.7.1 policy, 5.1.0 unknown user).
+//  10. The reply code's fallback (552 mailbox full, 554 policy; 550 none).
+//  11. Nothing: unknown, or server_error for a transient class.
 //
 // adjust then applies the rules about the SMTP stage, DNS trouble and
 // given-up messages.
