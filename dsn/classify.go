@@ -176,7 +176,7 @@ func decide(ev Evidence) Reason {
 		class = reply / 100
 	}
 
-	ms := matcher.scan(normalize(ev.Diagnostic), patterns)
+	ms := matcher.scan(appendNormalized(make([]byte, 0, 256), ev.Diagnostic), patterns)
 
 	var c Reason
 	var specific bool
@@ -435,6 +435,11 @@ func replyBefore(text string, i int) int {
 // folds "550-5.1.1" continuation markers into the middle of sentences), and
 // runs of white space collapsed to one space.
 func normalize(s string) string {
+	return string(appendNormalized(nil, s))
+}
+
+// appendNormalized appends the normalized form of s to buf.
+func appendNormalized(buf []byte, s string) []byte {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
@@ -445,7 +450,6 @@ func normalize(s string) string {
 	if !ascii {
 		s = strings.ToLower(strings.ReplaceAll(s, "\u2019", "'"))
 	}
-	buf := make([]byte, 0, len(s)+1)
 	space := true // no leading space
 	for i := 0; i < len(s); {
 		b := s[i]
@@ -488,7 +492,7 @@ func normalize(s string) string {
 	if n := len(buf); n > 0 && buf[n-1] == ' ' {
 		buf = buf[:n-1]
 	}
-	return string(buf)
+	return buf
 }
 
 // addressTokenLen reports a white-space delimited token at s[i] that

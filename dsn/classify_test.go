@@ -278,7 +278,7 @@ func TestPhraseTables(t *testing.T) {
 					t.Errorf("phrase %q is in the tables of %s and %s", p, prev, tab.Reason)
 				}
 				seen[n] = tab.Reason
-				ms := matcher.scan(n, patterns)
+				ms := matcher.scan([]byte(n), patterns)
 				set := ms.strong
 				if li == 2 {
 					set = ms.weak

@@ -8,6 +8,11 @@ import "sort"
 // same whether the tables hold 50 phrases or 2,000.
 type phraseMatcher struct {
 	nodes []acNode
+	// root is the root's transitions as a dense table (-1: none): the root
+	// has an edge for almost every first byte, and most text bytes start
+	// from it.
+	root  [256]int32
+	dense bool // root is filled in
 }
 
 // acNode is one state of the automaton.
@@ -48,6 +53,9 @@ type matchSet struct {
 }
 
 func (m *phraseMatcher) child(n int32, b byte) int32 {
+	if n == 0 && m.dense {
+		return m.root[b]
+	}
 	e := m.nodes[n].edges
 	// Most nodes have one or two edges; a linear scan beats binary search.
 	for i := range e {
@@ -79,6 +87,13 @@ func (m *phraseMatcher) build(pats []string) {
 		}
 		m.nodes[cur].out = append(m.nodes[cur].out, int32(id))
 	}
+	for b := range m.root {
+		m.root[b] = -1
+	}
+	for _, e := range m.nodes[0].edges {
+		m.root[e.b] = e.next
+	}
+	m.dense = true
 	// Breadth-first: failure links and merged outputs.
 	queue := make([]int32, 0, len(m.nodes))
 	for _, e := range m.nodes[0].edges {
@@ -117,7 +132,7 @@ func isWordByte(b byte) bool {
 }
 
 // scan matches text (already normalized) against the patterns.
-func (m *phraseMatcher) scan(text string, pats []acPattern) matchSet {
+func (m *phraseMatcher) scan(text []byte, pats []acPattern) matchSet {
 	var ms matchSet
 	cur := int32(0)
 	for i := 0; i < len(text); i++ {
