@@ -231,7 +231,7 @@ func decide(ev Evidence) Reason {
 			r = ReasonUnknown
 		}
 	}
-	return adjust(ev, r, class, fromFallback, ms)
+	return adjust(ev, r, status, class, fromFallback, ms)
 }
 
 // adjust applies the rules that bound decide's choice:
@@ -243,12 +243,15 @@ func decide(ev Evidence) Reason {
 //   - A host that does not resolve under a transient code (4.x.x) is a DNS
 //     problem that may pass: network_error, never a suppression. A null MX
 //     (nullMXPhrases) is final whatever the code.
-//   - A failed action with a transient code means the sending MTA gave up
-//     retrying (Postfix reports that as failed with the last 4.x.x). When
-//     the text named no cause, the reason is expired; when it did
-//     ("connection timed out"), the cause is kept: it tells the operator
-//     more than "gave up".
-func adjust(ev Evidence, r Reason, class int, fromFallback bool, ms matchSet) Reason {
+//   - The sending MTA gave up when a failed action carries a transient code
+//     (Postfix reports that as failed with the last 4.x.x) or the text says
+//     so ("in the queue too long"). When the text named no cause, the reason
+//     is expired. When the last error was that no connection could be made
+//     (x.4.1 no answer, x.4.2 bad connection), it is expired too: a host
+//     unreachable for days says no more than that. Any other cause the text
+//     names (a full mailbox, a DNS failure, a server error, a block) is kept:
+//     it tells the operator more than "gave up".
+func adjust(ev Evidence, r Reason, status string, class int, fromFallback bool, ms matchSet) Reason {
 	if ms.senderStage {
 		switch r {
 		case ReasonUserUnknown, ReasonHostUnknown, ReasonBadRecipientSyntax, ReasonMailboxDisabled:
@@ -265,8 +268,11 @@ func adjust(ev Evidence, r Reason, class int, fromFallback bool, ms matchSet) Re
 		return ReasonNetworkError
 	}
 	action := Action(strings.ToLower(string(ev.Action)))
-	gaveUp := action == ActionFailed && class == ClassTransient || action == "expired"
-	if gaveUp && (fromFallback || r == ReasonUnknown) {
+	gaveUp := action == ActionFailed && class == ClassTransient || action == "expired" ||
+		class == ClassTransient && ms.strong&bitOf(ReasonExpired) != 0
+	noConnection := r == ReasonNetworkError && len(status) > 2 &&
+		(status[2:] == SeNet4NoAnswer1 || status[2:] == SeNet4BadConn2)
+	if gaveUp && (fromFallback || r == ReasonUnknown || noConnection) {
 		return ReasonExpired
 	}
 	return r
