@@ -392,7 +392,7 @@ func FindCodes(text string) (status string, reply int) {
 // a token: three digits, class 2, 4 or 5, followed by a space, '-', ':' or
 // the end, and preceded by the start, a space or an opening punctuation.
 func replyAt(text string, i int) int {
-	if i+3 > len(text) || !isDigit(text[i+1]) || !isDigit(text[i+2]) {
+	if i+3 > len(text) || text[i] < '2' || text[i] > '5' || !isDigit(text[i+1]) || !isDigit(text[i+2]) {
 		return 0
 	}
 	if text[i+1] > '5' {
