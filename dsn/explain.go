@@ -94,18 +94,15 @@ func ExplainCode(code, lang string) (CodeExplanation, error) {
 	if err != nil {
 		return CodeExplanation{}, err
 	}
+	lang = strings.ToLower(lang)
 	ce := CodeExplanation{ReplyCode: reply, Status: status}
 	if reply != 0 {
-		ri, ok := replyTable[reply]
-		if !ok {
-			ri.Title = replyClassTitle(reply)
-		}
-		ce.ReplyText = ri.Title
+		ce.ReplyText = replyTitle(reply, lang)
 	}
 	specific := false
 	if status != "" {
-		ce.StatusClass = statusClassTitle(status[0])
-		ce.StatusText = statusTitle(status)
+		ce.StatusClass = statusClassTitle(status[0], lang)
+		ce.StatusText = statusTitleIn(status, lang)
 		if si, ok := lookupStatus(status); ok {
 			specific = si.Specific
 		}
@@ -146,30 +143,57 @@ func parseCodeInput(s string) (reply int, status string, err error) {
 }
 
 // statusClassTitle names the class digit of an enhanced status code.
-func statusClassTitle(c byte) string {
-	switch c {
-	case '2':
+func statusClassTitle(c byte, lang string) string {
+	de := lang == "de"
+	switch {
+	case c == '2' && de:
+		return "Erfolg"
+	case c == '2':
 		return "Success"
-	case '4':
+	case c == '4' && de:
+		return "Vorübergehender Fehler"
+	case c == '4':
 		return "Persistent transient failure"
-	case '5':
+	case c == '5' && de:
+		return "Dauerhafter Fehler"
+	case c == '5':
 		return "Permanent failure"
 	}
 	return ""
 }
 
-// replyClassTitle describes a reply code that RFC 5321 does not list, by its
-// first digit.
-func replyClassTitle(code int) string {
-	switch code / 100 {
-	case 2:
-		return "Positive completion (code not defined by RFC 5321)"
-	case 3:
-		return "Positive intermediate (code not defined by RFC 5321)"
-	case 4:
-		return "Transient negative completion (code not defined by RFC 5321)"
-	case 5:
-		return "Permanent negative completion (code not defined by RFC 5321)"
+// replyTitle describes a reply code in lang: its RFC text, else its class.
+func replyTitle(code int, lang string) string {
+	if lang == "de" {
+		if t, ok := replyTitlesDE[code]; ok {
+			return t
+		}
+	} else if ri, ok := replyTable[code]; ok {
+		return ri.Title
+	}
+	class := map[string][6]string{
+		"en": {"", "", "Positive completion", "Positive intermediate", "Transient negative completion", "Permanent negative completion"},
+		"de": {"", "", "Erfolgreich abgeschlossen", "Zwischenantwort", "Vorübergehend fehlgeschlagen", "Dauerhaft fehlgeschlagen"},
+	}[lang][code/100]
+	if lang == "de" {
+		return class + " (Code nicht in RFC 5321 definiert)"
+	}
+	return class + " (code not defined by RFC 5321)"
+}
+
+// statusTitleIn describes an enhanced status code in lang.
+func statusTitleIn(code, lang string) string {
+	if lang != "de" {
+		return statusTitle(code)
+	}
+	if t, ok := statusTitlesDE[code]; ok {
+		return t
+	}
+	if t, ok := statusTitlesDE[code[2:]]; ok {
+		return t
+	}
+	if t, ok := subjectTitlesDE[code[2]]; ok {
+		return t + " (Code nicht registriert; herstellerspezifisches Detail)"
 	}
 	return ""
 }

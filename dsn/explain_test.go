@@ -117,7 +117,7 @@ func TestExplainCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(ce.StatusText, "not registered") {
+	if !strings.Contains(ce.StatusText, "nicht registriert") {
 		t.Errorf("vendor code 5.7.509: StatusText %q does not say it is unregistered", ce.StatusText)
 	}
 	if ce.Title == "" || ce.Title == mustExplain(t, ce.Reason, "en").Title {
@@ -152,5 +152,38 @@ func TestStatusTableConsistent(t *testing.T) {
 		if ri.Title == "" || code < 200 || code > 599 {
 			t.Errorf("reply %d: bad entry", code)
 		}
+	}
+}
+
+func TestCodeTitlesDE(t *testing.T) {
+	for code := range statusTable {
+		if statusTitlesDE[code] == "" {
+			t.Errorf("status %s has no German title", code)
+		}
+	}
+	for code := range replyTable {
+		if replyTitlesDE[code] == "" {
+			t.Errorf("reply %d has no German title", code)
+		}
+	}
+	for c := range subjectTitles {
+		if subjectTitlesDE[c] == "" {
+			t.Errorf("subject %c has no German title", c)
+		}
+	}
+	ce, err := ExplainCode("550 5.1.1", "de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ce.ReplyText != replyTitlesDE[550] || ce.StatusText != statusTitlesDE[SeAddr1UnknownDestMailbox1] || ce.StatusClass != "Dauerhafter Fehler" {
+		t.Errorf("ExplainCode(de) = %q / %q / %q", ce.ReplyText, ce.StatusClass, ce.StatusText)
+	}
+	ce, _ = ExplainCode("4.7.650 451", "en")
+	if ce.StatusClass != "Persistent transient failure" || !strings.Contains(ce.StatusText, "Security or policy status") {
+		t.Errorf("ExplainCode(4.7.650) = %q / %q", ce.StatusClass, ce.StatusText)
+	}
+	ce, _ = ExplainCode("2.0.0 299", "de")
+	if ce.StatusClass != "Erfolg" || !strings.Contains(ce.ReplyText, "nicht in RFC 5321") {
+		t.Errorf("ExplainCode(2.0.0 299) = %q / %q", ce.StatusClass, ce.ReplyText)
 	}
 }
