@@ -150,20 +150,19 @@ func Classify(ev Evidence) Classification {
 //     (all but policy_rejected): that reason. Safety first: a wrong alert
 //     costs nothing, a wrong suppression removes a good subscriber.
 //  3. C is specific and the text agrees with it: C.
-//  4. The text has a strong policy phrase: policy_rejected. Policy words
-//     ("not accepted", "prohibited") are generic, so a recipient code that
-//     the text confirms (step 3) beats them, but nothing else does.
-//  5. C is specific and sender-side (5.7.26, 5.3.4): C.
-//  6. The text has a strong phrase: the text's reason (it names the cause;
+//  4. C is specific and sender-side (5.7.26, 5.3.4): C.
+//  5. The text has a strong phrase: the text's reason (it names the cause;
 //     "over quota (#5.1.1)" is a full mailbox), except that "gave up" does
 //     not overrule a specific permanent code: it only wraps the last error.
-//  7. C is specific: C.
-//  8. The text has only weak phrases: the weak reason, unless it is
+//     Policy words ("not accepted", "prohibited") are generic and rank
+//     last, so "not accepted -- invalid mailbox" is an unknown user.
+//  6. C is specific: C.
+//  7. The text has only weak phrases: the weak reason, unless it is
 //     recipient-side and C is sender-side (5.7.1 "recipient address
 //     rejected" stays a policy rejection).
-//  9. C (generic: 5.7.1 policy, 5.1.0 unknown user).
-//  10. The reply code's fallback (552 mailbox full, 554 policy; 550 none).
-//  11. Nothing: unknown, or server_error for a transient class.
+//  8. C (generic: 5.7.1 policy, 5.1.0 unknown user).
+//  9. The reply code's fallback (552 mailbox full, 554 policy; 550 none).
+//  10. Nothing: unknown, or server_error for a transient class.
 //
 // adjust then applies the rules about the SMTP stage, DNS trouble and
 // given-up messages.
@@ -205,8 +204,6 @@ func decide(ev Evidence) Reason {
 		r = topReason(ms.strong & senderMask)
 	case c != "" && specific && ms.has(c):
 		r = c
-	case ms.strong&bitOf(ReasonPolicyRejected) != 0:
-		r = ReasonPolicyRejected
 	case specific && scopeOf(c) == ScopeSender:
 		r = c
 	case strong != "" && !(specific && class == ClassPermanent && strong == ReasonExpired):

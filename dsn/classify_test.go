@@ -151,7 +151,10 @@ var classifyCases = []classifyCase{
 	{"tls required", failed("5.7.0", 530, "530 5.7.0 Must issue a STARTTLS command first"), ReasonPolicyRejected},
 	{"5.7.1 weak recipient words stay policy", failed("5.7.1", 550, "550 5.7.1 <o@example.org>: Recipient address rejected"), ReasonPolicyRejected},
 	{"bare 554", failed("5.0.0", 554, ""), ReasonPolicyRejected},
-	{"google group may not exist, no permission (french)", nonStandard("Il se peut que le groupe que vous avez essayé de contacter n'existe pas ou que vous ne soyez pas autorisé à lui envoyer des messages."), ReasonPolicyRejected},
+	{"google group may not exist, no permission (french)", nonStandard("Il se peut que le groupe que vous avez essayé de contacter n'existe pas ou que vous ne soyez pas autorisé à lui envoyer des messages."), ReasonBadSenderAddress},
+	{"gmail policy prohibited", failed("5.7.1", 550, "550-5.7.1 [192.0.2.1] The user or domain that you are sending to (or from) has a policy that 550-5.7.1 prohibited the mail that you sent."), ReasonPolicyRejected},
+	{"exchange transport rule", failed("5.7.1", 550, "550 5.7.1 TRANSPORT.RULES.RejectMessage; the message was rejected by organization policy"), ReasonPolicyRejected},
+	{"helo rejected", nonStandard("504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname"), ReasonPolicyRejected},
 
 	// Transient.
 	{"postfix greylisting", failed("4.7.1", 450, "450 4.7.1 <p@example.org>: Recipient address rejected: Greylisted, see http://postgrey.example/"), ReasonGreylisted},
@@ -174,6 +177,26 @@ var classifyCases = []classifyCase{
 	{"message expired", failed("4.4.7", 554, "554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>"), ReasonExpired},
 	{"exim all hosts failing", nonStandard("all hosts have been failing for a long time and were last tried after this message arrived"), ReasonExpired},
 	{"queue too long", nonStandard("I'm not going to try again; this message has been in the queue too long."), ReasonExpired},
+
+	// More servers' words.
+	{"mail.ru invalid mailbox", nonStandard("550 Message was not accepted -- invalid mailbox.  Local mailbox x@mail.example is unavailable: user not found"), ReasonUserUnknown},
+	{"mail.ru full mailbox", nonStandard("552 Message was not accepted -- invalid mailbox.  Local mailbox x@mail.example is unavailable: mailbox is full"), ReasonMailboxFull},
+	{"m365 banned ip", failed("5.7.606", 550, "550 5.7.606 Access denied, banned sending IP [192.0.2.1]."), ReasonBlocklisted},
+	{"m365 traffic not accepted", failed("5.7.708", 550, "550 5.7.708 Access denied, traffic not accepted from this IP."), ReasonBlocklisted},
+	{"m365 spam content", failed("5.7.520", 550, "550 5.7.520 Message blocked because it contains content identified as spam. AS(4810)"), ReasonSpamContent},
+	{"m365 nonexistent domain", failed("5.4.310", 550, "550 5.4.310 DNS domain example.invalid does not exist [Message=InfoDomainNonexistent]"), ReasonHostUnknown},
+	{"m365 expired connection refused", failed("5.4.316", 550, "550 5.4.316 Message expired, connection refused(Socket error code 10061)"), ReasonExpired},
+	{"exchange recipient size limit", failed("5.7.1", 550, "550 5.7.1 RESOLVER.RST.RecipSizeLimit; message too large for this recipient"), ReasonMessageTooLarge},
+	{"free.fr too many spams", failed("4.7.1", 450, "450 4.7.1 <x@free.example>: Recipient address rejected: Too many spams from your IP (192.0.2.1)"), ReasonSpamContent},
+	{"italian inesistente", failed("5.1.1", 550, "550 5.1.1 <x@example.it>: Recipient address rejected: Utente inesistente"), ReasonUserUnknown},
+	{"german nicht vorhanden", nonStandard("550 Postfach nicht vorhanden"), ReasonUserUnknown},
+	{"postfix address verification in progress", failed("4.1.1", 450, "450 4.1.1 <x@example.org>: Recipient address rejected: unverified address: Address verification in progress"), ReasonServerError},
+	{"postfix verification found unknown", failed("4.1.1", 450, "450 4.1.1 <x@example.org>: Recipient address rejected: unverified address: host mx.example.org said: 550 5.1.1 user unknown"), ReasonUserUnknown},
+	{"sender verify failed", nonStandard("550-Verification failed for <news@example.com> 550-Unrouteable address 550 Sender verify failed"), ReasonBadSenderAddress},
+	{"comcast dnsbls", nonStandard("554 resimta.example.net 192.0.2.1 found on one or more DNSBLs, see http://postmaster.example.net/smtp-error-codes.php#BL000001"), ReasonBlocklisted},
+	{"amavis infected", failed("5.7.0", 554, "554 5.7.0 Reject, id=12345-01 - INFECTED: Eicar-Test-Signature"), ReasonVirus},
+	{"gmail unusual rate 5.7.28", failed("5.7.28", 550, "550-5.7.28 [192.0.2.1] Our system has detected an unusual rate of unsolicited mail originating from your IP address."), ReasonRateLimited},
+	{"orange archived", failed("5.2.0", 554, "554 5.2.0 Boite du destinataire archivee. Archived recipient."), ReasonMailboxDisabled},
 
 	// Nothing to go by.
 	{"nothing at all", failed("", 0, ""), ReasonUnknown},

@@ -166,6 +166,7 @@ var statusTable = map[string]statusInfo{
 
 	SeAddr1Other0:                  {"Other address status", ReasonUserUnknown, false}, // DESIGN: 5.1.0 is user_unknown, but SES wraps everything in it: generic
 	SeAddr1UnknownDestMailbox1:     {"Bad destination mailbox address", ReasonUserUnknown, true},
+	"4.1.1":                        {"Bad destination mailbox address", ReasonUserUnknown, false}, // Postfix answers 450 4.1.1 while address verification is still in progress: the text decides
 	SeAddr1UnknownSystem2:          {"Bad destination system address", ReasonHostUnknown, true},
 	SeAddr1MailboxSyntax3:          {"Bad destination mailbox address syntax", ReasonBadRecipientSyntax, true},
 	SeAddr1MailboxAmbiguous4:       {"Destination mailbox address ambiguous", ReasonUserUnknown, false},

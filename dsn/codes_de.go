@@ -46,6 +46,7 @@ var statusTitlesDE = map[string]string{
 
 	SeAddr1Other0:                  "Sonstiger Adressstatus",
 	SeAddr1UnknownDestMailbox1:     "Ungültige Zielpostfach-Adresse",
+	"4.1.1":                        "Ungültige Zielpostfach-Adresse",
 	SeAddr1UnknownSystem2:          "Ungültige Zielsystem-Adresse",
 	SeAddr1MailboxSyntax3:          "Ungültige Syntax der Zielpostfach-Adresse",
 	SeAddr1MailboxAmbiguous4:       "Zielpostfach-Adresse nicht eindeutig",
