@@ -290,9 +290,17 @@ func subjectFallback(status string) statusInfo {
 	return statusInfo{Reason: r}
 }
 
-// codesOf returns the enhanced status and reply code to classify by: the
-// Evidence's own, else (when the status is missing or only a class, x.0.0)
-// the ones the diagnostic text carries.
+// ResolveCodes returns the enhanced status and SMTP reply code Classify
+// reads for ev: the Evidence's own where they are usable, else the ones the
+// diagnostic text carries (FindCodes). A status that is missing, malformed
+// or only a class (Exim's 5.0.0) yields to a more specific one in the text
+// ("550 5.1.1 ..."); a reply code of 0 yields to the text's. The status is
+// "" when neither has one: then InferStatus supplies it.
+//
+// Parse uses it to report the status and reply code a recipient really had.
+func ResolveCodes(ev Evidence) (status string, smtpCode int) { return codesOf(ev) }
+
+// codesOf implements ResolveCodes.
 func codesOf(ev Evidence) (string, int) {
 	status := cleanStatus(ev.Status)
 	reply := ev.SMTPCode

@@ -361,6 +361,27 @@ func TestFindCodes(t *testing.T) {
 	}
 }
 
+func TestResolveCodes(t *testing.T) {
+	for _, tc := range []struct {
+		ev     Evidence
+		status string
+		reply  int
+	}{
+		{failed("5.0.0", 550, "550 5.1.1 <x@example.org>: User unknown"), "5.1.1", 550},
+		{failed("5.0.0", 0, "host mx said: 554 5.7.1 blocked"), "5.7.1", 554},
+		{failed("5.0.0", 550, "550 User unknown"), "5.0.0", 550},
+		{failed("5.1.1", 0, "550 5.7.1 blocked"), "5.1.1", 550},
+		{failed("bogus", 0, "no codes here"), "", 0},
+		{failed(" 4.4.7 (expired)", 0, ""), "4.4.7", 0},
+		{failed("", 0, "Sorry, no mailbox here by that name. (#5.1.1)"), "5.1.1", 0},
+	} {
+		st, rc := ResolveCodes(tc.ev)
+		if st != tc.status || rc != tc.reply {
+			t.Errorf("ResolveCodes(%q, %q, %d) = %q, %d; want %q, %d", tc.ev.Status, tc.ev.Diagnostic, tc.ev.SMTPCode, st, rc, tc.status, tc.reply)
+		}
+	}
+}
+
 func TestNormalize(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking",

@@ -475,7 +475,8 @@ var phraseTables = []phraseTable{
 // Exim writes "after MAIL FROM:", Postfix "(in reply to MAIL FROM command)",
 // Sendmail transcripts ">>> MAIL From:".
 var senderStagePhrases = []string{
-	"after mail from", "in reply to mail from", ">>> mail from", "mail from command",
+	"after mail from", "after pipelined mail from", "in reply to mail from", ">>> mail from",
+	"mail from command",
 	"after initial connection", "in reply to initial connection", "after connect",
 	"after helo", "after ehlo", "in reply to helo", "in reply to ehlo", "helo command",
 	"ehlo command", "after starttls",
