@@ -173,7 +173,7 @@ var phraseTables = []phraseTable{
 		Phrases: []string{
 			"host unknown", "unknown host", "domain not found",
 			"domain does not exist", "domain doesn't exist", "no such domain",
-			"unknown domain", "domain unknown", "domain is not reachable", "nxdomain",
+			"unknown domain", "domain unknown", "invalid domain", "domain is not reachable", "nxdomain",
 			"no mx record", "no mx found", "no mx for", "mx lookup failed",
 			"couldn't find a mail exchanger", "could not find a mail exchanger",
 			"couldn't find any host", "could not find any host", "no valid mx",
@@ -457,7 +457,7 @@ var phraseTables = []phraseTable{
 			"forbidden", "helo command rejected", "helo rejected", "invalid helo",
 			"tls required", "must use tls", "must issue a starttls", "starttls required",
 			"encryption required", "requiretls",
-			"content not accepted",
+			"content not accepted", "security issue", "security risk",
 			"richtlinie", "politique", "política", "politica", "ポリシー", "политик",
 		},
 		Weak: []string{
