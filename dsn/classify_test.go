@@ -525,3 +525,29 @@ func BenchmarkClassify(b *testing.B) {
 		Classify(benchEvidence[i%len(benchEvidence)])
 	}
 }
+
+// TestTrapWordsDoNotSuppress: words that occur in recipient-side phrases
+// ("inactive", "terminated", "no longer valid", "doesn't have a") also occur
+// in texts about connections, certificates and headers. Those must not
+// remove anyone.
+func TestTrapWordsDoNotSuppress(t *testing.T) {
+	for _, ev := range []Evidence{
+		nonStandard("421 4.4.2 Connection inactive for too long, closing"),
+		failed("5.6.0", 550, "550 5.6.0 Your message doesn't have a Message-ID header"),
+		failed("4.7.0", 451, "451 4.7.0 TLS certificate is no longer valid"),
+		failed("5.7.1", 554, "554 5.7.1 Message rejected by policy, see https://support.proofpoint.example/"),
+		nonStandard("421 Service temporarily unavailable; connection terminated"),
+		failed("4.2.1", 450, "450 4.2.1 Mailbox temporarily disabled"),
+		nonStandard("delivery temporarily suspended: connect to mx.example.org[192.0.2.1]:25: Connection timed out"),
+		failed("5.0.0", 550, "550 Message has moved to quarantine"),
+		nonStandard("X-Virus-Scanned: clamav at mx.example.org; Return-Path: <bounces@example.com>"),
+		failed("5.7.1", 550, "550 5.7.1 <x@example.org>: Recipient address rejected: your message is not welcome here"),
+		failed("4.1.1", 450, "450 4.1.1 <x@example.org>: Recipient address rejected: unverified address: Address verification in progress"),
+		failed("4.0.0", 0, "DNS Error: DNS type 'mx' lookup of example.com responded with code SERVFAIL"),
+		failed("4.4.4", 0, "Name service error for name=example.com type=MX: Host not found, try again"),
+	} {
+		if c := Classify(ev); c.Verdict == VerdictSuppress {
+			t.Errorf("Classify(%q, %s) = %s: suppresses", ev.Diagnostic, ev.Status, c.Reason)
+		}
+	}
+}
