@@ -52,8 +52,8 @@ const (
 )
 
 // Enhanced status codes (RFC 3463 section 3, with the later registrations of
-// RFC 3886, 4468, 4865, 4954, 5248, 6710, 7293, 7372, 7505, 8689), without
-// their class.
+// the IANA "Enumerated Status Codes" registry: RFC 3886, 4468, 4954, 5248,
+// 6531, 6710, 7293, 7372, 7505, 8617, 8689), without their class.
 const (
 	SeOther00 = "0.0"
 
@@ -109,7 +109,6 @@ const (
 	SeMsg6NonASCIIAddrs7         = "6.7"
 	SeMsg6NonASCIIDowngrade8     = "6.8"
 	SeMsg6UTF8Downgrade9         = "6.9"
-	SeMsg6BadLineEnd10           = "6.10"
 
 	SePol7Other0                 = "7.0"
 	SePol7DeliveryUnauth1        = "7.1"
@@ -220,7 +219,6 @@ var statusTable = map[string]statusInfo{
 	SeMsg6NonASCIIAddrs7:         {"Non-ASCII addresses not permitted for that sender/recipient", ReasonPolicyRejected, false},
 	SeMsg6NonASCIIDowngrade8:     {"UTF-8 string reply is required, but not permitted by the SMTP client", ReasonPolicyRejected, false},
 	SeMsg6UTF8Downgrade9:         {"UTF-8 header message cannot be transferred to one or more recipients", ReasonPolicyRejected, false},
-	SeMsg6BadLineEnd10:           {"Line ends must be CRLF", ReasonPolicyRejected, false},
 
 	SePol7Other0:                 {"Other or undefined security status", ReasonPolicyRejected, false},
 	SePol7DeliveryUnauth1:        {"Delivery not authorized, message refused", ReasonPolicyRejected, false}, // blocklist, spam, relay or policy: the text decides

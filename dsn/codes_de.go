@@ -100,7 +100,6 @@ var statusTitlesDE = map[string]string{
 	SeMsg6NonASCIIAddrs7:         "Nicht-ASCII-Adressen für diesen Absender oder Empfänger nicht erlaubt",
 	SeMsg6NonASCIIDowngrade8:     "UTF-8-Antwort nötig, vom SMTP-Client aber nicht erlaubt",
 	SeMsg6UTF8Downgrade9:         "Nachricht mit UTF-8-Headern kann nicht an alle Empfänger übertragen werden",
-	SeMsg6BadLineEnd10:           "Zeilenenden müssen CRLF sein",
 
 	SePol7Other0:                 "Sonstiger, undefinierter Sicherheitsstatus",
 	SePol7DeliveryUnauth1:        "Zustellung nicht erlaubt, Nachricht abgelehnt",

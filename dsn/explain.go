@@ -84,8 +84,11 @@ var likelyReply = map[int]Reason{
 
 // ExplainCode explains an SMTP reply code ("552"), an enhanced status code
 // ("5.7.26") or both ("550 5.1.1", "550-5.1.1") in lang. The reason is the
-// one Classify gives the codes without any text. It returns ErrUnknownCode
-// for other input and ErrUnknownLanguage for a language without texts.
+// one Classify gives the codes without any text; for 550 and 553 alone,
+// which Classify leaves to the text, it is the most likely reading
+// (user_unknown, bad_sender_address). Ambiguous says when the code alone
+// does not settle the reason. It returns ErrUnknownCode for other input and
+// ErrUnknownLanguage for a language without texts.
 func ExplainCode(code, lang string) (CodeExplanation, error) {
 	if _, ok := explanations[strings.ToLower(lang)]; !ok {
 		return CodeExplanation{}, fmt.Errorf("explaining %q in %q: %w", code, lang, ErrUnknownLanguage)

@@ -46,7 +46,7 @@ var textsDE = map[Reason]reasonText{
 		meaning: "Der Empfänger hat Ihre Nachricht als Spam markiert, und sein Anbieter hat das über seine Feedback-Schleife weitergeleitet (ein ARF-Bericht, RFC 5965).",
 		why:     "Der Empfänger hat die Mail nicht erwartet, erinnert sich nicht an die Anmeldung, bekommt zu viele Mails oder fand keinen schnellen Weg zum Abmelden.",
 		fix: "1. Die Adresse wird sofort gesperrt und muss gesperrt bleiben: Beschwerdeführer weiter anzuschreiben führt am schnellsten zur Blockade.\n" +
-			"2. Die Beschwerdequote unter 0,1 % halten (Gmail und Yahoo weisen Massenversender ab 0,3 % ab).\n" +
+			"2. Die Beschwerdequote unter 0,1 % halten; Gmail und Yahoo verlangen von Massenversendern weniger als 0,3 %.\n" +
 			"3. Abmelden mit einem Klick anbieten (List-Unsubscribe und List-Unsubscribe-Post, RFC 8058), nur an bestätigte Abonnenten senden und in den ersten Zeilen sagen, wer schreibt und warum.",
 	},
 	ReasonAuthFailure: {

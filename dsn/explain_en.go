@@ -58,7 +58,7 @@ var textsEN = map[Reason]reasonText{
 		meaning: "The recipient marked your message as spam, and the mailbox provider forwarded that through its feedback loop (an ARF report, RFC 5965).",
 		why:     "The recipient did not expect the mail, does not remember subscribing, gets too much of it, or could not find a quick way to unsubscribe.",
 		fix: "1. The address is suppressed at once and must stay suppressed: mailing complainers is the fastest way to get blocked.\n" +
-			"2. Keep the complaint rate below 0.1 % (Gmail and Yahoo reject bulk senders above 0.3 %).\n" +
+			"2. Keep the complaint rate below 0.1 %; Gmail and Yahoo require bulk senders to stay below 0.3 %.\n" +
 			"3. Offer one-click unsubscribe (List-Unsubscribe and List-Unsubscribe-Post, RFC 8058), send only to confirmed subscribers, and say in the first lines who is writing and why.",
 	},
 	ReasonAuthFailure: {
