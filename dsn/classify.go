@@ -591,7 +591,7 @@ func InferStatus(c Classification, smtpCode int) string {
 	case ReasonMessageTooLarge:
 		detail = SeSys3MsgLimitExceeded4
 	case ReasonRateLimited:
-		detail = SePol7MailFlood28
+		detail = SePol7Other0 // 421 4.7.0, the code most servers use for it
 	case ReasonGreylisted:
 		detail = SePol7DeliveryUnauth1
 	case ReasonServerError:
