@@ -248,7 +248,7 @@ var statusTable = map[string]statusInfo{
 	SePol7RevDNSFail25:           {"Reverse DNS validation failed", ReasonAuthFailure, true},
 	SePol7MultiAuthFails26:       {"Multiple authentication checks failed", ReasonAuthFailure, true},
 	SePol7SenderHasNullMX27:      {"Sender address has null MX", ReasonAuthFailure, true}, // DESIGN lists 5.7.27 under auth_failure
-	SePol7MailFlood28:            {"Mail flood detected", ReasonRateLimited, true}, // Gmail's 4.7.28/5.7.28 rate limits
+	SePol7MailFlood28:            {"Mail flood detected", ReasonRateLimited, true},        // Gmail's 4.7.28/5.7.28 rate limits
 	SePol7ARCFail29:              {"ARC validation failure", ReasonAuthFailure, true},
 	SePol7MissingRequireTLS30:    {"REQUIRETLS support required", ReasonPolicyRejected, true},
 }
