@@ -167,6 +167,9 @@ func Classify(ev Evidence) Classification {
 // adjust then applies the rules about the SMTP stage, DNS trouble and
 // given-up messages.
 func decide(ev Evidence) Reason {
+	if len(ev.Diagnostic) > maxDiagnostic {
+		ev.Diagnostic = ev.Diagnostic[:maxDiagnostic]
+	}
 	status, reply := codesOf(ev)
 	class := 0
 	if status != "" {
@@ -274,6 +277,11 @@ func adjust(ev Evidence, r Reason, status string, class int, fromFallback bool, 
 	}
 	return r
 }
+
+// maxDiagnostic bounds the text Classify reads: a server's reply is a few
+// hundred bytes, and a whole bounce body passed by mistake must not make
+// classification slow.
+const maxDiagnostic = 64 << 10
 
 // subjectFallback is what an unregistered code (vendor details such as
 // 5.7.509 or 4.7.650) means by its subject alone: never specific.

@@ -322,6 +322,19 @@ func TestPhraseTables(t *testing.T) {
 	}
 }
 
+func TestHugeDiagnostic(t *testing.T) {
+	// The reason stands in the first bytes; megabytes of filler follow.
+	diag := "550 5.1.1 User unknown " + strings.Repeat("x", 8<<20)
+	if c := Classify(failed("5.0.0", 0, diag)); c.Reason != ReasonUserUnknown {
+		t.Errorf("huge diagnostic: got %s", c.Reason)
+	}
+	// Words beyond the bound are not read.
+	diag = strings.Repeat("x ", maxDiagnostic) + "blocked using zen.spamhaus.org"
+	if c := Classify(failed("5.0.0", 550, diag)); c.Reason == ReasonBlocklisted {
+		t.Errorf("read past the %d byte bound", maxDiagnostic)
+	}
+}
+
 func TestWordPhrasesNeedBoundaries(t *testing.T) {
 	// "spam" is a word entry: it must not match inside "spamhaus" on its own
 	// (that is a blocklist), nor "rbl" inside "herbly".
