@@ -109,10 +109,9 @@ func verdictOf(r Reason, info reasonInfo) Verdict {
 // server's own words.
 //
 // The message kind and action decide first: an ARF report is a complaint
-// (except Feedback-Type "not-spam", which reports a false positive and is no
-// failure: unknown, ignored), an auto-reply is auto_reply, a
-// delivered/relayed/expanded action is delivered and a delayed action is a
-// delayed warning, whatever its status says.
+// unless its Feedback-Type says otherwise (see feedbackReason), an
+// auto-reply is auto_reply, a delivered/relayed/expanded action is delivered
+// and a delayed action is a delayed warning, whatever its status says.
 //
 // A failure is classified from three signals together (see decide): the
 // enhanced status (the Evidence's, or when that is missing or only a class
@@ -125,10 +124,7 @@ func verdictOf(r Reason, info reasonInfo) Verdict {
 func Classify(ev Evidence) Classification {
 	switch ev.Kind {
 	case KindARF:
-		if strings.EqualFold(strings.TrimSpace(ev.FeedbackType), "not-spam") {
-			return ClassificationOf(ReasonUnknown)
-		}
-		return ClassificationOf(ReasonComplaint)
+		return ClassificationOf(feedbackReason(ev.FeedbackType))
 	case KindAutoReply:
 		return ClassificationOf(ReasonAutoReply)
 	}
@@ -139,6 +135,30 @@ func Classify(ev Evidence) Classification {
 		return ClassificationOf(ReasonDelayed)
 	}
 	return ClassificationOf(decide(ev))
+}
+
+// feedbackReason maps an ARF Feedback-Type (RFC 5965 section 7.3, RFC 6591)
+// to a reason. Only reports of what the recipient did are complaints:
+//
+//   - abuse, fraud, other and unknown types: complaint (the recipient
+//     reported the message; honour it).
+//   - auth-failure: a DMARC/SPF/DKIM failure report (RFC 6591) about the
+//     sender's authentication, sent by the receiving system and not by the
+//     recipient: auth_failure, never a suppression.
+//   - virus: the receiving system found malware in the message: virus.
+//   - not-spam: the recipient says the message was wrongly filtered, which
+//     is no failure at all: unknown, ignored.
+func feedbackReason(feedbackType string) Reason {
+	switch strings.ToLower(strings.TrimSpace(feedbackType)) {
+	case "auth-failure":
+		return ReasonAuthFailure
+	case "virus":
+		return ReasonVirus
+	case "not-spam":
+		return ReasonUnknown
+	default:
+		return ReasonComplaint
+	}
 }
 
 // decide classifies a failure. The steps, in order (C is the reason the

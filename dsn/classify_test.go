@@ -28,7 +28,10 @@ var classifyCases = []classifyCase{
 	// Message kinds and actions decide first.
 	{"arf abuse", Evidence{Kind: KindARF, FeedbackType: "abuse"}, ReasonComplaint},
 	{"arf fraud", Evidence{Kind: KindARF, FeedbackType: "fraud"}, ReasonComplaint},
-	{"arf auth-failure report", Evidence{Kind: KindARF, FeedbackType: "auth-failure"}, ReasonComplaint},
+	{"arf other", Evidence{Kind: KindARF, FeedbackType: "other"}, ReasonComplaint},
+	{"arf without type", Evidence{Kind: KindARF}, ReasonComplaint},
+	{"arf dmarc failure report is the sender's", Evidence{Kind: KindARF, FeedbackType: "Auth-Failure"}, ReasonAuthFailure},
+	{"arf virus report", Evidence{Kind: KindARF, FeedbackType: "virus"}, ReasonVirus},
 	{"arf not-spam", Evidence{Kind: KindARF, FeedbackType: "Not-Spam"}, ReasonUnknown},
 	{"auto reply", Evidence{Kind: KindAutoReply, Diagnostic: "I am out of the office until Monday."}, ReasonAutoReply},
 	{"delivered", Evidence{Kind: KindDSN, Action: ActionDelivered, Status: "2.0.0", SMTPCode: 250, Diagnostic: "250 2.0.0 OK"}, ReasonDelivered},
