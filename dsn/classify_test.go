@@ -65,6 +65,7 @@ var classifyCases = []classifyCase{
 	{"japanese", nonStandard("550 宛先のメールアドレスは存在しません"), ReasonUserUnknown},
 	{"russian", nonStandard("550 Пользователь не существует"), ReasonUserUnknown},
 	{"postfix access denied on recipient", failed("5.7.1", 554, "554 5.7.1 <gina@example.ch>: Recipient address rejected: Access denied"), ReasonUserUnknown},
+	{"office 365 not found at", nonStandard("Your message to bob@example.com couldn't be delivered. bob wasn't found at example.com."), ReasonUserUnknown},
 	{"apple inactive is disabled", failed("5.2.1", 550, "550 5.2.1 <h@example.com>: inactive email address"), ReasonMailboxDisabled},
 
 	// Disabled mailboxes.
@@ -579,6 +580,31 @@ func TestTrapWordsDoNotSuppress(t *testing.T) {
 	} {
 		if c := Classify(ev); c.Verdict == VerdictSuppress {
 			t.Errorf("Classify(%q, %s) = %s: suppresses", ev.Diagnostic, ev.Status, c.Reason)
+		}
+	}
+}
+
+// TestBoilerplateSaysNothing: the fixed sentences MTAs wrap around the
+// server's words (written here in their style) must not classify by
+// themselves, so that a parser that passes a little too much text does not
+// change the reason.
+func TestBoilerplateSaysNothing(t *testing.T) {
+	for _, text := range []string{
+		"This message was created automatically by mail delivery software.\n\nA message that you sent could not be delivered to one or more of its\nrecipients. This is a permanent error. The following address(es) failed:",
+		"This is the mail system at host mail.example.com.\n\nI'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients. It's attached below.\n\nFor further assistance, please send mail to postmaster.\n\nIf you do so, please include this problem report. You can\ndelete your own text from the attached returned message.\n\n                   The mail system",
+		"The original message was received at Thu, 1 Jan 2026 10:00:00 +0100\nfrom localhost [127.0.0.1]\n\n   ----- The following addresses had permanent fatal errors -----",
+		"Hi. This is the qmail-send program at mx.example.org.\nI'm afraid I wasn't able to deliver your message to the following addresses.\nThis is a permanent error; I've given up. Sorry it didn't work out.",
+		"Delivery to the following recipient failed permanently:",
+		"Delivery has failed to these recipients or groups:",
+		"Your message did not reach some or all of the intended recipients.",
+		"Sorry, we were unable to deliver your message to the following address.",
+		"Hi! This is the MAILER-DAEMON, please DO NOT REPLY to this email.\n\nAn error has occurred while attempting to deliver a message for\nthe following list of recipients:",
+		"Your message could not be delivered. Original message follows. Subject: Newsletter X-Virus-Scanned: clamav",
+		"Dies ist eine automatisch erstellte Nachricht. Ihre Nachricht konnte nicht zugestellt werden.",
+		"Ceci est un message automatique. Votre message n'a pas pu être remis.",
+	} {
+		if c := Classify(nonStandard(text)); c.Reason != ReasonUnknown {
+			t.Errorf("boilerplate classified as %s: %q", c.Reason, text)
 		}
 	}
 }

@@ -99,7 +99,7 @@ var phraseTables = []phraseTable{
 			"not listed in", "recipient name is not recognized", "recipnotfound",
 			"recipientnotfound", "recipient not found by", "address couldn't be found",
 			"address could not be found", "user could not be found", "recipient could not be found",
-			"undeliverable address",
+			"undeliverable address", "wasn't found at", "was not found at",
 			"bad destination mailbox", "not our user", "not a known user",
 			"addressee unknown", "no mail box", "nonexistent user", "non-existent user",
 			"nonexistent recipient", "non-existent recipient", "nonexistent address",
