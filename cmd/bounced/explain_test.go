@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/bounced/bounced/dsn"
 )
 
 // runCLI runs the binary in-process and returns exit code, stdout, stderr.
@@ -96,6 +98,21 @@ func TestExplainCLIWrapsLines(t *testing.T) {
 	for _, line := range strings.Split(out, "\n") {
 		if n := len([]rune(line)); n > 100 {
 			t.Errorf("line of %d characters: %q", n, line)
+		}
+	}
+}
+
+func TestExplainCLIEveryReason(t *testing.T) {
+	for _, lang := range dsn.Languages {
+		for _, r := range dsn.Reasons() {
+			code, out, errOut := runCLI(t, "explain", string(r), "--lang", lang)
+			ex, err := dsn.Explain(r, lang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code != 0 || errOut != "" || !strings.Contains(out, ex.Title) || !strings.Contains(out, string(ex.Verdict)) {
+				t.Errorf("explain %s --lang %s: exit %d, stderr %q, output:\n%s", r, lang, code, errOut, out)
+			}
 		}
 	}
 }
