@@ -536,7 +536,8 @@ func appendNormalized(buf []byte, s string) []byte {
 
 // addressTokenLen reports a white-space delimited token at s[i] that
 // contains an e-mail address: n is the token's length (0 if it holds no
-// '@'), keep the length of a prefix to keep ("FROM:" of "FROM:<a@b>").
+// '@', or is a URL, whose words are worth reading), keep the length of a
+// prefix to keep ("FROM:" of "FROM:<a@b>").
 func addressTokenLen(s string, i int) (keep, n int) {
 	at := false
 	j := i
@@ -549,6 +550,9 @@ func addressTokenLen(s string, i int) (keep, n int) {
 		case '@':
 			at = true
 		case ':':
+			if strings.HasPrefix(s[j:], "://") {
+				return 0, 0
+			}
 			if !at {
 				keep = j + 1 - i
 			}

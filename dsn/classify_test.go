@@ -130,6 +130,8 @@ var classifyCases = []classifyCase{
 	{"5.7.23 spf without text", failed("5.7.23", 550, ""), ReasonAuthFailure},
 	{"5.7.25 reverse dns", failed("5.7.25", 550, "550 5.7.25 [192.0.2.1] The IP address sending this message does not have a PTR record setup"), ReasonAuthFailure},
 	{"5.7.1 dmarc in text", failed("5.7.1", 550, "550 5.7.1 This message was not accepted due to domain (example.org) owner DMARC policy"), ReasonAuthFailure},
+	{"postfix policyd-spf url", failed("5.7.1", 554, "554 5.7.1 <x@example.org>: Recipient address rejected: Please see http://www.openspf.net/Why?s=mfrom;id=news@example.com"), ReasonAuthFailure},
+	{"gmail unauthenticated 4.7.0", nonStandard("421-4.7.0 This message does not have authentication information or fails to 421-4.7.0 pass authentication checks. To best protect our users from spam, the 421-4.7.0 message has been blocked."), ReasonAuthFailure},
 	{"smtp auth required", failed("5.7.0", 530, "530 5.7.0 Authentication required"), ReasonAuthFailure},
 
 	// Blocklists and reputation.

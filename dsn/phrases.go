@@ -256,7 +256,7 @@ var phraseTables = []phraseTable{
 			"ptr record", "dns ptr", "no ptr", "ip name lookup failed",
 			"mismatches client ip", "invalid ip for sending mail", "not authorized to send",
 			"not permitted to send", "is not allowed to send mail from",
-			"does not designate", "arc validation",
+			"does not designate", "arc validation", "openspf",
 			"authentifizierung", "authentification",
 		},
 		Words: []string{"spf", "ptr"},
