@@ -221,27 +221,26 @@ func decide(ev Evidence) Reason {
 	fromFallback := false
 	var r Reason
 	switch {
-	case c != "" && specific && ms.has(c) && ClassificationOf(c).Verdict != VerdictSuppress:
+	case c != "" && specific && ms.has(c) && ClassificationOf(c).Verdict != VerdictSuppress: // 1
 		r = c
-	case ms.strong&senderMask&^bitOf(ReasonPolicyRejected) != 0:
+	case ms.strong&senderMask&^bitOf(ReasonPolicyRejected) != 0: // 2
 		r = topReason(ms.strong & senderMask)
-	case c != "" && specific && ms.has(c):
+	case c != "" && specific && ms.has(c): // 3
 		r = c
-	case specific && scopeOf(c) == ScopeSender:
+	case specific && scopeOf(c) == ScopeSender: // 4
 		r = c
-	case strong != "" && !(specific && class == ClassPermanent && strong == ReasonExpired):
-		// "Gave up" wraps the last error: a specific permanent code says more.
+	case strong != "" && !(specific && class == ClassPermanent && strong == ReasonExpired): // 5
 		r = strong
-	case specific:
+	case specific: // 6
 		r = c
-	case weak != "" && !(c != "" && scopeOf(weak) == ScopeRecipient && scopeOf(c) == ScopeSender):
+	case weak != "" && !(c != "" && scopeOf(weak) == ScopeRecipient && scopeOf(c) == ScopeSender): // 7
 		r = weak
 		if c != "" && ms.weak&bitOf(c) != 0 {
 			r = c
 		}
-	case c != "":
+	case c != "": // 8
 		r, fromFallback = c, true
-	default:
+	default: // 9, 10
 		fromFallback = true
 		if ri, ok := replyTable[reply]; ok && ri.Reason != "" {
 			r = ri.Reason
