@@ -1,5 +1,10 @@
 package dsn
 
+import (
+	"strings"
+	"unicode/utf8"
+)
+
 // Evidence is what Classify reads for one recipient.
 type Evidence struct {
 	Kind         Kind
@@ -10,16 +15,709 @@ type Evidence struct {
 	FeedbackType string // ARF Feedback-Type, for KindARF
 }
 
-// Classify decides the reason, scope, permanence and verdict for one
-// recipient from its action, enhanced status, reply code and diagnostic text.
-//
-// Placeholder: the classification table lands with issue 2's classifier.
-func Classify(ev Evidence) Classification {
-	return Classification{Reason: ReasonUnknown, Scope: ScopeNone, Verdict: VerdictIgnore}
+// reasonInfo is a row of the DESIGN.md reason table.
+type reasonInfo struct {
+	Scope     Scope
+	Permanent bool
 }
 
-// InferStatus returns the RFC 3463 enhanced status that best stands for c when
-// the message carried none, using the reply code's class where known.
+// reasonTable is the DESIGN.md reason table: who has to act, and whether the
+// failure is permanent. The order is the table's order; Reasons returns it.
+var reasonTable = []struct {
+	Reason Reason
+	reasonInfo
+}{
+	{ReasonUserUnknown, reasonInfo{ScopeRecipient, true}},
+	{ReasonMailboxDisabled, reasonInfo{ScopeRecipient, true}},
+	{ReasonHostUnknown, reasonInfo{ScopeRecipient, true}},
+	{ReasonBadRecipientSyntax, reasonInfo{ScopeRecipient, true}},
+	{ReasonMailboxFull, reasonInfo{ScopeRecipient, false}},
+	{ReasonComplaint, reasonInfo{ScopeRecipient, true}},
+	{ReasonAuthFailure, reasonInfo{ScopeSender, true}},
+	{ReasonBlocklisted, reasonInfo{ScopeSender, true}},
+	{ReasonSpamContent, reasonInfo{ScopeSender, true}},
+	{ReasonPolicyRejected, reasonInfo{ScopeSender, true}},
+	{ReasonBadSenderAddress, reasonInfo{ScopeSender, true}},
+	{ReasonRelayDenied, reasonInfo{ScopeSender, true}},
+	{ReasonMessageTooLarge, reasonInfo{ScopeSender, true}},
+	{ReasonVirus, reasonInfo{ScopeSender, true}},
+	{ReasonRateLimited, reasonInfo{ScopeSender, false}},
+	{ReasonGreylisted, reasonInfo{ScopeTransient, false}},
+	{ReasonServerError, reasonInfo{ScopeTransient, false}},
+	{ReasonNetworkError, reasonInfo{ScopeTransient, false}},
+	{ReasonExpired, reasonInfo{ScopeTransient, false}},
+	{ReasonDelayed, reasonInfo{ScopeTransient, false}},
+	{ReasonAutoReply, reasonInfo{ScopeNone, false}},
+	{ReasonDelivered, reasonInfo{ScopeNone, false}},
+	{ReasonUnknown, reasonInfo{ScopeNone, false}},
+}
+
+var reasonInfos = func() map[Reason]reasonInfo {
+	m := make(map[Reason]reasonInfo, len(reasonTable))
+	for _, r := range reasonTable {
+		m[r.Reason] = r.reasonInfo
+	}
+	return m
+}()
+
+// Reasons returns all reasons in the order of the DESIGN.md reason table.
+func Reasons() []Reason {
+	out := make([]Reason, len(reasonTable))
+	for i, r := range reasonTable {
+		out[i] = r.Reason
+	}
+	return out
+}
+
+// ParseReason returns the reason named s ("user_unknown"), case-insensitive
+// and tolerant of '-' for '_'; ok is false for a name that is not a reason.
+func ParseReason(s string) (Reason, bool) {
+	r := Reason(strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "-", "_"))
+	_, ok := reasonInfos[r]
+	return r, ok
+}
+
+// ClassificationOf returns the scope, permanence and verdict that go with a
+// reason (DESIGN.md "Reasons" and "Verdicts"). An unknown reason yields
+// ReasonUnknown's classification.
+func ClassificationOf(r Reason) Classification {
+	info, ok := reasonInfos[r]
+	if !ok {
+		r, info = ReasonUnknown, reasonInfos[ReasonUnknown]
+	}
+	return Classification{Reason: r, Scope: info.Scope, Permanent: info.Permanent, Verdict: verdictOf(r, info)}
+}
+
+// verdictOf applies the DESIGN.md verdict policy defaults.
+func verdictOf(r Reason, info reasonInfo) Verdict {
+	switch {
+	case r == ReasonComplaint:
+		return VerdictSuppress // a complaint is always honoured
+	case info.Scope == ScopeRecipient && info.Permanent:
+		return VerdictSuppress // the address is dead: clean the list
+	case r == ReasonMailboxFull, info.Scope == ScopeTransient:
+		return VerdictSoft // counted; suppressed only when it repeats
+	case info.Scope == ScopeSender:
+		return VerdictAlert // the sender's problem: never suppress the recipient
+	default:
+		return VerdictIgnore
+	}
+}
+
+// Classify decides the reason, scope, permanence and verdict for one
+// recipient from its kind, action, enhanced status, reply code and the
+// server's own words.
+//
+// The message kind and action decide first: an ARF report is a complaint
+// unless its Feedback-Type says otherwise (see feedbackReason), an
+// auto-reply is auto_reply, a delivered/relayed/expanded action is delivered
+// and a delayed action is a delayed warning, whatever its status says.
+//
+// A failure is classified from three signals together (see decide): the
+// enhanced status (the Evidence's, or when that is missing or only a class
+// such as Exim's 5.0.0, the one the text carries), the phrase tables of
+// phrases.go over the text, and the SMTP reply code. Two rules bound the
+// result: a sender-side phrase (blocklist, DMARC, spam, relay, virus, rate,
+// sender address) is never overruled into a recipient-side reason, and a
+// failed action with only a transient (4.x.x) status is a message given up
+// on (expired) unless the text names the cause.
+func Classify(ev Evidence) Classification {
+	switch ev.Kind {
+	case KindARF:
+		return ClassificationOf(feedbackReason(ev.FeedbackType))
+	case KindAutoReply:
+		return ClassificationOf(ReasonAutoReply)
+	}
+	switch Action(strings.ToLower(string(ev.Action))) {
+	case ActionDelivered, ActionRelayed, ActionExpanded:
+		return ClassificationOf(ReasonDelivered)
+	case ActionDelayed:
+		return ClassificationOf(ReasonDelayed)
+	}
+	return ClassificationOf(decide(ev))
+}
+
+// feedbackReason maps an ARF Feedback-Type (RFC 5965 section 7.3, RFC 6591)
+// to a reason. Only reports of what the recipient did are complaints:
+//
+//   - abuse, fraud, other and unknown types: complaint (the recipient
+//     reported the message; honour it).
+//   - auth-failure: a DMARC/SPF/DKIM failure report (RFC 6591) about the
+//     sender's authentication, sent by the receiving system and not by the
+//     recipient: auth_failure, never a suppression.
+//   - virus: the receiving system found malware in the message: virus.
+//   - not-spam: the recipient says the message was wrongly filtered, which
+//     is no failure at all: unknown, ignored.
+func feedbackReason(feedbackType string) Reason {
+	switch strings.ToLower(strings.TrimSpace(feedbackType)) {
+	case "auth-failure":
+		return ReasonAuthFailure
+	case "virus":
+		return ReasonVirus
+	case "not-spam":
+		return ReasonUnknown
+	default:
+		return ReasonComplaint
+	}
+}
+
+// decide classifies a failure. The steps, in order (C is the reason the
+// status code stands for, "specific" per statusTable):
+//
+//  1. C is specific, the text agrees with it and it does not suppress: C
+//     ("552 5.2.2 mailbox size limit exceeded" is a full mailbox).
+//  2. The text has a strong phrase of an unmistakably sender-side table
+//     (all but policy_rejected): that reason. Safety first: a wrong alert
+//     costs nothing, a wrong suppression removes a good subscriber.
+//  3. C is specific and the text agrees with it: C.
+//  4. C is specific and sender-side (5.7.26, 5.3.4): C.
+//  5. The text has a strong phrase: the text's reason (it names the cause;
+//     "over quota (#5.1.1)" is a full mailbox), except that "gave up" does
+//     not overrule a specific permanent code: it only wraps the last error.
+//     Policy words ("not accepted", "prohibited") are generic and rank
+//     last, so "not accepted -- invalid mailbox" is an unknown user.
+//  6. C is specific: C.
+//  7. The text has only weak phrases: the weak reason, unless it is
+//     recipient-side and C is sender-side (5.7.1 "recipient address
+//     rejected" stays a policy rejection).
+//  8. C (generic: 5.7.1 policy, 5.1.0 unknown user).
+//  9. The reply code's fallback (552 mailbox full, 554 policy; 550 none).
+//  10. Nothing: unknown, or server_error for a transient class.
+//
+// adjust then applies the rules about the SMTP stage, DNS trouble and
+// given-up messages.
+func decide(ev Evidence) Reason {
+	if len(ev.Diagnostic) > maxDiagnostic {
+		ev.Diagnostic = ev.Diagnostic[:maxDiagnostic]
+	}
+	status, reply := codesOf(ev)
+	class := 0
+	if status != "" {
+		class = int(status[0] - '0')
+	} else if reply >= 200 && reply < 600 {
+		class = reply / 100
+	}
+
+	ms := matcher.scan(appendNormalized(make([]byte, 0, 256), ev.Diagnostic), patterns)
+
+	var c Reason
+	var specific bool
+	if status != "" {
+		si, ok := lookupStatus(status)
+		if !ok {
+			si = subjectFallback(status)
+		}
+		c, specific = si.Reason, si.Specific
+	}
+	if class == ClassSuccess && ms.strong == 0 && ms.weak == 0 {
+		return ReasonDelivered
+	}
+	if !specific && (reply == C521HostNoMail || reply == C556DomainNoMail) {
+		// RFC 7504: the domain accepts no mail at all.
+		c, specific = ReasonHostUnknown, true
+	}
+
+	strong, weak := topReason(ms.strong), topReason(ms.weak)
+	fromFallback := false
+	var r Reason
+	switch {
+	case c != "" && specific && ms.has(c) && ClassificationOf(c).Verdict != VerdictSuppress: // 1
+		r = c
+	case ms.strong&senderMask&^bitOf(ReasonPolicyRejected) != 0: // 2
+		r = topReason(ms.strong & senderMask)
+	case c != "" && specific && ms.has(c): // 3
+		r = c
+	case specific && scopeOf(c) == ScopeSender: // 4
+		r = c
+	case strong != "" && !(specific && class == ClassPermanent && strong == ReasonExpired): // 5
+		r = strong
+	case specific: // 6
+		r = c
+	case weak != "" && !(c != "" && scopeOf(weak) == ScopeRecipient && scopeOf(c) == ScopeSender): // 7
+		r = weak
+		if c != "" && ms.weak&bitOf(c) != 0 {
+			r = c
+		}
+	case c != "": // 8
+		r, fromFallback = c, true
+	default: // 9, 10
+		fromFallback = true
+		if ri, ok := replyTable[reply]; ok && ri.Reason != "" {
+			r = ri.Reason
+		} else if class == ClassTransient {
+			r = ReasonServerError
+		} else {
+			r = ReasonUnknown
+		}
+	}
+	return adjust(ev, r, status, class, fromFallback, ms)
+}
+
+// adjust applies the rules that bound decide's choice:
+//
+//   - A refusal at connection, HELO or MAIL FROM time (senderStagePhrases)
+//     is about the sender: an address reason there is the sender's address,
+//     a storage refusal is the message size (MAIL FROM SIZE=), anything else
+//     unknown is a policy rejection.
+//   - A host that does not resolve under a transient code (4.x.x) is a DNS
+//     problem that may pass: network_error, never a suppression. A null MX
+//     (nullMXPhrases) is final whatever the code.
+//   - The sending MTA gave up when a failed action carries a transient code
+//     (Postfix reports that as failed with the last 4.x.x) or the text says
+//     so ("in the queue too long"). When the text named no cause, the reason
+//     is expired. When the last error was that no connection could be made
+//     (x.4.1 no answer, x.4.2 bad connection), it is expired too: a host
+//     unreachable for days says no more than that. Any other cause the text
+//     names (a full mailbox, a DNS failure, a server error, a block) is kept:
+//     it tells the operator more than "gave up".
+func adjust(ev Evidence, r Reason, status string, class int, fromFallback bool, ms matchSet) Reason {
+	if ms.senderStage {
+		switch r {
+		case ReasonUserUnknown, ReasonHostUnknown, ReasonBadRecipientSyntax, ReasonMailboxDisabled:
+			r = ReasonBadSenderAddress
+		case ReasonMailboxFull:
+			r = ReasonMessageTooLarge
+		case ReasonUnknown:
+			if class == ClassPermanent {
+				r = ReasonPolicyRejected
+			}
+		}
+	}
+	if class == ClassTransient && r == ReasonHostUnknown && !ms.nullMX {
+		return ReasonNetworkError
+	}
+	action := Action(strings.ToLower(string(ev.Action)))
+	gaveUp := action == ActionFailed && class == ClassTransient || action == "expired" ||
+		class == ClassTransient && ms.strong&bitOf(ReasonExpired) != 0
+	noConnection := r == ReasonNetworkError && len(status) > 2 &&
+		(status[2:] == SeNet4NoAnswer1 || status[2:] == SeNet4BadConn2)
+	if gaveUp && (fromFallback || r == ReasonUnknown || noConnection) {
+		return ReasonExpired
+	}
+	return r
+}
+
+// maxDiagnostic bounds the text Classify reads: a server's reply is a few
+// hundred bytes, and a whole bounce body passed by mistake must not make
+// classification slow.
+const maxDiagnostic = 64 << 10
+
+// subjectFallback is what an unregistered code (vendor details such as
+// 5.7.509 or 4.7.650) means by its subject alone: never specific.
+func subjectFallback(status string) statusInfo {
+	var r Reason
+	switch status[2] {
+	case '3', '5':
+		r = ReasonServerError
+	case '4':
+		r = ReasonNetworkError
+	case '6', '7':
+		r = ReasonPolicyRejected
+	}
+	return statusInfo{Reason: r}
+}
+
+// ResolveCodes returns the enhanced status and SMTP reply code Classify
+// reads for ev: the Evidence's own where they are usable, else the ones the
+// diagnostic text carries (FindCodes). A status that is missing, malformed
+// or only a class (Exim's 5.0.0) yields to a more specific one in the text
+// ("550 5.1.1 ..."); a reply code of 0 yields to the text's. The status is
+// "" when neither has one: then InferStatus supplies it.
+//
+// Parse uses it to report the status and reply code a recipient really had.
+func ResolveCodes(ev Evidence) (status string, smtpCode int) { return codesOf(ev) }
+
+// codesOf implements ResolveCodes.
+func codesOf(ev Evidence) (string, int) {
+	status := cleanStatus(ev.Status)
+	reply := ev.SMTPCode
+	if status == "" || isClassOnly(status) || reply == 0 {
+		ts, tr := FindCodes(ev.Diagnostic)
+		if ts != "" && (status == "" || isClassOnly(status) && !isClassOnly(ts)) {
+			status = ts
+		}
+		if reply == 0 {
+			reply = tr
+		}
+	}
+	return status, reply
+}
+
+// cleanStatus returns s if it is a syntactically valid enhanced status code
+// (class 2, 4 or 5; subject and detail of 1 to 3 digits), else "".
+func cleanStatus(s string) string {
+	s = strings.TrimSpace(s)
+	if n := statusLen(s, 0); n > 0 && n == len(s) {
+		return s
+	}
+	// "5.1.1 (bad destination)": keep the code.
+	if n := statusLen(s, 0); n > 0 && (s[n] == ' ' || s[n] == '(') {
+		return s[:n]
+	}
+	return ""
+}
+
+// isClassOnly reports a status that carries only its class: x.0.0.
+func isClassOnly(s string) bool { return strings.HasSuffix(s, ".0.0") }
+
+// statusLen returns the length of the enhanced status code starting at s[i],
+// or 0 if none starts there.
+func statusLen(s string, i int) int {
+	if i >= len(s) || s[i] != '2' && s[i] != '4' && s[i] != '5' {
+		return 0
+	}
+	j := i + 1
+	for part := 0; part < 2; part++ {
+		if j >= len(s) || s[j] != '.' {
+			return 0
+		}
+		j++
+		k := j
+		for j < len(s) && j-k < 4 && isDigit(s[j]) {
+			j++
+		}
+		if j == k || j-k > 3 {
+			return 0
+		}
+	}
+	// Not part of a longer dotted number (an IP address, "4.16.55.1").
+	if j < len(s) && (isDigit(s[j]) || s[j] == '.' && j+1 < len(s) && isDigit(s[j+1])) {
+		return 0
+	}
+	return j - i
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// FindCodes returns the first RFC 3463 enhanced status code and the first SMTP
+// reply code in a server's text ("550-5.1.1 The email account...",
+// "smtp; 554 5.7.1 <x>: Relay access denied", "(#5.1.1)"), "" and 0 where
+// there is none. A status written right after a reply code ("550 5.2.2",
+// "550-'5.2.2") is preferred to an earlier lone one, so a relay's own wrapper
+// code yields to the remote server's. Digits inside IP addresses, dates and
+// longer dotted numbers are not codes.
+func FindCodes(text string) (status string, reply int) {
+	firstStatus := ""
+	for i := 0; i < len(text); i++ {
+		b := text[i]
+		if b != '2' && b != '4' && b != '5' || i > 0 && (isDigit(text[i-1]) || text[i-1] == '.') {
+			continue
+		}
+		if n := statusLen(text, i); n > 0 {
+			if firstStatus == "" {
+				firstStatus = text[i : i+n]
+			}
+			if rc := replyBefore(text, i); rc != 0 {
+				return text[i : i+n], rc
+			}
+			i += n - 1
+			continue
+		}
+		if reply == 0 {
+			reply = replyAt(text, i)
+		}
+	}
+	return firstStatus, reply
+}
+
+// replyAt returns the reply code starting at text[i] if one stands there as
+// a token: three digits, class 2, 4 or 5, followed by a space, '-', ':' or
+// the end, and preceded by the start, a space or an opening punctuation.
+func replyAt(text string, i int) int {
+	if i+3 > len(text) || text[i] < '2' || text[i] > '5' || !isDigit(text[i+1]) || !isDigit(text[i+2]) {
+		return 0
+	}
+	if text[i+1] > '5' {
+		return 0
+	}
+	if i > 0 {
+		switch text[i-1] {
+		case ' ', '\t', '\n', '\r', '(', '<', '[', '"', '\'', ':', ';', '#':
+		default:
+			return 0
+		}
+	}
+	if i+3 < len(text) {
+		switch text[i+3] {
+		case ' ', '-', ':', '\t', '\r', '\n', '.', ')', ']':
+		default:
+			return 0
+		}
+	}
+	return int(text[i]-'0')*100 + int(text[i+1]-'0')*10 + int(text[i+2]-'0')
+}
+
+// replyBefore returns the reply code that ends within a few punctuation
+// characters before text[i] ("550 ", "550-", "550-'", "550 #"), else 0.
+func replyBefore(text string, i int) int {
+	j := i
+	for k := 0; k < 3 && j > 0; k++ {
+		switch text[j-1] {
+		case ' ', '-', '\'', '#', '(', ':', '"':
+			j--
+			continue
+		}
+		break
+	}
+	if j == i || j < 3 {
+		return 0
+	}
+	if rc := replyAt(text, j-3); rc != 0 {
+		return rc
+	}
+	return 0
+}
+
+// normalize prepares text for phrase matching: lower case, typographic
+// apostrophes folded to ASCII, SMTP reply and status codes dropped (Postfix
+// folds "550-5.1.1" continuation markers into the middle of sentences), and
+// runs of white space collapsed to one space.
+func normalize(s string) string {
+	return string(appendNormalized(nil, s))
+}
+
+// appendNormalized appends the normalized form of s to buf.
+func appendNormalized(buf []byte, s string) []byte {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		s = strings.ToLower(strings.ReplaceAll(s, "\u2019", "'"))
+	}
+	space := true // no leading space
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b == ' ' || b == '\t' || b == '\n' || b == '\r' {
+			if !space {
+				buf = append(buf, ' ')
+				space = true
+			}
+			i++
+			continue
+		}
+		if space {
+			if isDigit(b) || b == '#' {
+				if n := codeTokenLen(s, i); n > 0 {
+					i += n
+					continue
+				}
+			}
+			// Addresses say nothing about the failure, and their local parts
+			// ("filtered@", "spam@", "nosuchuser@") would match phrases.
+			if keep, n := addressTokenLen(s, i); n > 0 {
+				for _, c := range []byte(s[i : i+keep]) {
+					if c >= 'A' && c <= 'Z' {
+						c += 'a' - 'A'
+					}
+					buf = append(buf, c)
+				}
+				i += n
+				space = keep == 0
+				continue
+			}
+		}
+		if b >= 'A' && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		buf = append(buf, b)
+		space = false
+		i++
+	}
+	if n := len(buf); n > 0 && buf[n-1] == ' ' {
+		buf = buf[:n-1]
+	}
+	return buf
+}
+
+// addressTokenLen reports a white-space delimited token at s[i] that
+// contains an e-mail address: n is the token's length (0 if it holds no
+// '@', or is a URL, whose words are worth reading), keep the length of a
+// prefix to keep ("FROM:" of "FROM:<a@b>").
+func addressTokenLen(s string, i int) (keep, n int) {
+	at := false
+	j := i
+	for ; j < len(s); j++ {
+		c := s[j]
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			break
+		}
+		switch c {
+		case '@':
+			at = true
+		case ':':
+			if strings.HasPrefix(s[j:], "://") {
+				return 0, 0
+			}
+			if !at {
+				keep = j + 1 - i
+			}
+		}
+	}
+	if !at {
+		return 0, 0
+	}
+	return keep, j - i
+}
+
+// codeTokenLen returns the length of a reply or status code token at s[i]
+// ("550", "550-5.1.1", "#5.1.0", "4.4.1"), 0 if none starts there. The token
+// must end at white space or the end of the text.
+func codeTokenLen(s string, i int) int {
+	j := i
+	if s[j] == '#' {
+		j++
+	}
+	if rc := replyAt(s, j); rc != 0 && (j == i) {
+		j += 3
+		if j < len(s) && s[j] == '-' {
+			j++
+		}
+	}
+	if n := statusLen(s, j); n > 0 {
+		j += n
+	}
+	if j == i || j < len(s) && s[j] != ' ' && s[j] != '\t' && s[j] != '\n' && s[j] != '\r' {
+		return 0
+	}
+	return j - i
+}
+
+// InferStatus returns the RFC 3463 enhanced status code that stands for c when
+// the message carried none: a registered code, never an invented one. The
+// class comes from the SMTP reply code when known (450 → 4.x.x), else from
+// the reason (permanent and sender-side reasons 5, transient ones 4). It
+// returns "" only for ReasonUnknown without a reply code.
 func InferStatus(c Classification, smtpCode int) string {
+	class := byte(0)
+	switch smtpCode / 100 {
+	case 2:
+		class = '2'
+	case 4:
+		class = '4'
+	case 5:
+		class = '5'
+	}
+	var detail string
+	switch c.Reason {
+	case ReasonUserUnknown:
+		detail = SeAddr1UnknownDestMailbox1
+	case ReasonMailboxDisabled:
+		detail = SeMailbox2Disabled1
+	case ReasonHostUnknown:
+		detail = SeAddr1UnknownSystem2
+	case ReasonBadRecipientSyntax:
+		detail = SeAddr1MailboxSyntax3
+	case ReasonMailboxFull:
+		detail = SeMailbox2Full2
+	case ReasonAuthFailure:
+		detail = SePol7MultiAuthFails26
+	case ReasonBlocklisted, ReasonSpamContent, ReasonPolicyRejected, ReasonRelayDenied, ReasonVirus:
+		detail = SePol7DeliveryUnauth1
+	case ReasonBadSenderAddress:
+		detail = SeAddr1BadSenderSystemAddress8
+	case ReasonMessageTooLarge:
+		detail = SeSys3MsgLimitExceeded4
+	case ReasonRateLimited:
+		detail = SePol7Other0 // 421 4.7.0, the code most servers use for it
+	case ReasonGreylisted:
+		detail = SePol7DeliveryUnauth1
+	case ReasonServerError:
+		detail = SeSys3Other0
+	case ReasonNetworkError:
+		detail = SeNet4NoAnswer1
+	case ReasonExpired:
+		detail = SeNet4DeliveryExpired7
+	case ReasonComplaint, ReasonAutoReply, ReasonDelivered:
+		return "2.0.0" // the message was delivered
+	case ReasonDelayed:
+		detail = SeOther00
+		if class == 0 || class == '5' {
+			class = '4'
+		}
+	default:
+		if class == 0 {
+			return ""
+		}
+		detail = SeOther00
+	}
+	if class == 0 || class == '2' {
+		class = '5'
+		if info := reasonInfos[c.Reason]; !info.Permanent && c.Reason != ReasonMailboxFull {
+			class = '4'
+		}
+	}
+	return string(class) + "." + detail
+}
+
+// The compiled phrase tables.
+var (
+	matcher    phraseMatcher
+	patterns   []acPattern
+	senderMask uint32 // ranks of sender-side reasons
+)
+
+// rankOf maps a reason to its index in reasonPrecedence.
+var rankOf = map[Reason]uint8{}
+
+func init() {
+	for i, r := range reasonPrecedence {
+		rankOf[r] = uint8(i)
+		if scopeOf(r) == ScopeSender {
+			senderMask |= 1 << i
+		}
+	}
+	var texts []string
+	add := func(t phraseTable, list []string, word, weak bool) {
+		for _, p := range list {
+			n := normalize(p)
+			texts = append(texts, n)
+			patterns = append(patterns, acPattern{reason: t.Reason, rank: rankOf[t.Reason], n: len(n), word: word, weak: weak})
+		}
+	}
+	for _, t := range phraseTables {
+		if _, ok := rankOf[t.Reason]; !ok {
+			panic("dsn: phrase table for " + string(t.Reason) + " has no precedence")
+		}
+		add(t, t.Phrases, false, false)
+		add(t, t.Words, true, false)
+		add(t, t.Weak, false, true)
+	}
+	for _, p := range senderStagePhrases {
+		n := normalize(p)
+		texts = append(texts, n)
+		patterns = append(patterns, acPattern{n: len(n), stage: true})
+	}
+	for _, p := range nullMXPhrases {
+		n := normalize(p)
+		texts = append(texts, n)
+		patterns = append(patterns, acPattern{n: len(n), nullMX: true})
+	}
+	matcher.build(texts)
+}
+
+func scopeOf(r Reason) Scope { return reasonInfos[r].Scope }
+
+func bitOf(r Reason) uint32 {
+	if rk, ok := rankOf[r]; ok {
+		return 1 << rk
+	}
+	return 0
+}
+
+// has reports whether the text matched a phrase of r's table.
+func (ms matchSet) has(r Reason) bool { return (ms.strong|ms.weak)&bitOf(r) != 0 }
+
+// topReason returns the highest-precedence reason in a rank bitset, "" if
+// the set is empty.
+func topReason(set uint32) Reason {
+	for i, r := range reasonPrecedence {
+		if set&(1<<i) != 0 {
+			return r
+		}
+	}
 	return ""
 }

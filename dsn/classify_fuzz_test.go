@@ -1,0 +1,28 @@
+package dsn
+
+import "testing"
+
+// FuzzClassify feeds arbitrary evidence to Classify: it must never panic,
+// always return a reason of the table with its own classification, and
+// InferStatus must return a registered code for it.
+func FuzzClassify(f *testing.F) {
+	for _, tc := range classifyCases {
+		f.Add(string(tc.ev.Action), tc.ev.Status, tc.ev.SMTPCode, tc.ev.Diagnostic)
+	}
+	f.Add("failed", "5.1.", 5, "550-")
+	f.Add("", "4.4.", 0, "#5.1.1 <@> FROM:<@ 5.5.5.5.5 550-5.1")
+	f.Fuzz(func(t *testing.T, action, status string, code int, diag string) {
+		c := Classify(Evidence{Kind: KindDSN, Action: Action(action), Status: status, SMTPCode: code, Diagnostic: diag})
+		if want := ClassificationOf(c.Reason); c != want || c.Reason == "" {
+			t.Fatalf("Classify = %+v, want %+v", c, want)
+		}
+		if st := InferStatus(c, code); st != "" {
+			if _, ok := lookupStatus(st); !ok || cleanStatus(st) != st {
+				t.Fatalf("InferStatus = %q: not a registered code", st)
+			}
+		}
+		if st, rc := FindCodes(diag); st != "" && cleanStatus(st) != st || rc != 0 && (rc < 200 || rc > 599) {
+			t.Fatalf("FindCodes(%q) = %q, %d", diag, st, rc)
+		}
+	})
+}
