@@ -387,7 +387,6 @@ func statusLen(s string, i int) int {
 	return j - i
 }
 
-func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 // FindCodes returns the first RFC 3463 enhanced status code and the first SMTP
 // reply code in a server's text ("550-5.1.1 The email account...",

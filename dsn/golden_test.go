@@ -115,12 +115,12 @@ func loadExpectations(t *testing.T) map[string][]expectation {
 // TestExpectations checks the parser against the hand-written intent of
 // testdata/expect.json: kind, recipient, status, reply code, the words the
 // diagnostic must carry and the number of results. Entries marked
-// known_parser_gap are logged, not failed. The reason is checked only with
-// BOUNCED_CHECK_REASONS=1, once the classifier is in place; for a known
+// known_parser_gap are logged, not failed. The reason is checked unless
+// BOUNCED_SKIP_REASONS=1 (for work on the parser alone); for a known
 // parser gap a wrong reason is logged too, since the parser is its cause.
 func TestExpectations(t *testing.T) {
 	exp := loadExpectations(t)
-	checkReasons := os.Getenv("BOUNCED_CHECK_REASONS") == "1"
+	checkReasons := os.Getenv("BOUNCED_SKIP_REASONS") != "1"
 
 	// Every message has an expectation and every expectation a message.
 	files := goldenFiles(t)
@@ -207,7 +207,7 @@ func TestExpectations(t *testing.T) {
 	if checkReasons {
 		t.Logf("reasons: %d of %d differ from expect.json", reasonMismatches, reasonChecked)
 	} else {
-		t.Logf("reasons not checked (set BOUNCED_CHECK_REASONS=1): %d of %d differ from expect.json", reasonMismatches, reasonChecked)
+		t.Logf("reasons not checked (BOUNCED_SKIP_REASONS=1): %d of %d differ from expect.json", reasonMismatches, reasonChecked)
 	}
 	if gaps > 0 {
 		t.Logf("%d known parser gap mismatches logged", gaps)
