@@ -387,7 +387,6 @@ func statusLen(s string, i int) int {
 	return j - i
 }
 
-
 // FindCodes returns the first RFC 3463 enhanced status code and the first SMTP
 // reply code in a server's text ("550-5.1.1 The email account...",
 // "smtp; 554 5.7.1 <x>: Relay access denied", "(#5.1.1)"), "" and 0 where
