@@ -319,7 +319,7 @@ func subjectFallback(status string) statusInfo {
 
 // ResolveCodes returns the enhanced status and SMTP reply code Classify
 // reads for ev: the Evidence's own where they are usable, else the ones the
-// diagnostic text carries (FindCodes). A status that is missing, malformed
+// diagnostic text carries (findReply). A status that is missing, malformed
 // or only a class (Exim's 5.0.0) yields to a more specific one in the text
 // ("550 5.1.1 ..."); a reply code of 0 yields to the text's. The status is
 // "" when neither has one: then InferStatus supplies it.
@@ -332,7 +332,7 @@ func codesOf(ev Evidence) (string, int) {
 	status := cleanStatus(ev.Status)
 	reply := ev.SMTPCode
 	if status == "" || isClassOnly(status) || reply == 0 {
-		ts, tr := FindCodes(ev.Diagnostic)
+		tr, ts := findReply(ev.Diagnostic)
 		if ts != "" && (status == "" || isClassOnly(status) && !isClassOnly(ts)) {
 			status = ts
 		}
@@ -347,11 +347,11 @@ func codesOf(ev Evidence) (string, int) {
 // (class 2, 4 or 5; subject and detail of 1 to 3 digits), else "".
 func cleanStatus(s string) string {
 	s = strings.TrimSpace(s)
-	if n := statusLen(s, 0); n > 0 && n == len(s) {
+	n := statusAt(s, 0)
+	switch {
+	case n > 0 && n == len(s):
 		return s
-	}
-	// "5.1.1 (bad destination)": keep the code.
-	if n := statusLen(s, 0); n > 0 && (s[n] == ' ' || s[n] == '(') {
+	case n > 0 && (s[n] == ' ' || s[n] == '('): // "5.1.1 (bad destination)": keep the code
 		return s[:n]
 	}
 	return ""
@@ -359,112 +359,6 @@ func cleanStatus(s string) string {
 
 // isClassOnly reports a status that carries only its class: x.0.0.
 func isClassOnly(s string) bool { return strings.HasSuffix(s, ".0.0") }
-
-// statusLen returns the length of the enhanced status code starting at s[i],
-// or 0 if none starts there.
-func statusLen(s string, i int) int {
-	if i >= len(s) || s[i] != '2' && s[i] != '4' && s[i] != '5' {
-		return 0
-	}
-	j := i + 1
-	for part := 0; part < 2; part++ {
-		if j >= len(s) || s[j] != '.' {
-			return 0
-		}
-		j++
-		k := j
-		for j < len(s) && j-k < 4 && isDigit(s[j]) {
-			j++
-		}
-		if j == k || j-k > 3 {
-			return 0
-		}
-	}
-	// Not part of a longer dotted number (an IP address, "4.16.55.1").
-	if j < len(s) && (isDigit(s[j]) || s[j] == '.' && j+1 < len(s) && isDigit(s[j+1])) {
-		return 0
-	}
-	return j - i
-}
-
-// FindCodes returns the first RFC 3463 enhanced status code and the first SMTP
-// reply code in a server's text ("550-5.1.1 The email account...",
-// "smtp; 554 5.7.1 <x>: Relay access denied", "(#5.1.1)"), "" and 0 where
-// there is none. A status written right after a reply code ("550 5.2.2",
-// "550-'5.2.2") is preferred to an earlier lone one, so a relay's own wrapper
-// code yields to the remote server's. Digits inside IP addresses, dates and
-// longer dotted numbers are not codes.
-func FindCodes(text string) (status string, reply int) {
-	firstStatus := ""
-	for i := 0; i < len(text); i++ {
-		b := text[i]
-		if b != '2' && b != '4' && b != '5' || i > 0 && (isDigit(text[i-1]) || text[i-1] == '.') {
-			continue
-		}
-		if n := statusLen(text, i); n > 0 {
-			if firstStatus == "" {
-				firstStatus = text[i : i+n]
-			}
-			if rc := replyBefore(text, i); rc != 0 {
-				return text[i : i+n], rc
-			}
-			i += n - 1
-			continue
-		}
-		if reply == 0 {
-			reply = replyAt(text, i)
-		}
-	}
-	return firstStatus, reply
-}
-
-// replyAt returns the reply code starting at text[i] if one stands there as
-// a token: three digits, class 2, 4 or 5, followed by a space, '-', ':' or
-// the end, and preceded by the start, a space or an opening punctuation.
-func replyAt(text string, i int) int {
-	if i+3 > len(text) || text[i] < '2' || text[i] > '5' || !isDigit(text[i+1]) || !isDigit(text[i+2]) {
-		return 0
-	}
-	if text[i+1] > '5' {
-		return 0
-	}
-	if i > 0 {
-		switch text[i-1] {
-		case ' ', '\t', '\n', '\r', '(', '<', '[', '"', '\'', ':', ';', '#':
-		default:
-			return 0
-		}
-	}
-	if i+3 < len(text) {
-		switch text[i+3] {
-		case ' ', '-', ':', '\t', '\r', '\n', '.', ')', ']':
-		default:
-			return 0
-		}
-	}
-	return int(text[i]-'0')*100 + int(text[i+1]-'0')*10 + int(text[i+2]-'0')
-}
-
-// replyBefore returns the reply code that ends within a few punctuation
-// characters before text[i] ("550 ", "550-", "550-'", "550 #"), else 0.
-func replyBefore(text string, i int) int {
-	j := i
-	for k := 0; k < 3 && j > 0; k++ {
-		switch text[j-1] {
-		case ' ', '-', '\'', '#', '(', ':', '"':
-			j--
-			continue
-		}
-		break
-	}
-	if j == i || j < 3 {
-		return 0
-	}
-	if rc := replyAt(text, j-3); rc != 0 {
-		return rc
-	}
-	return 0
-}
 
 // normalize prepares text for phrase matching: lower case, typographic
 // apostrophes folded to ASCII, SMTP reply and status codes dropped (Postfix
@@ -569,13 +463,13 @@ func codeTokenLen(s string, i int) int {
 	if s[j] == '#' {
 		j++
 	}
-	if rc := replyAt(s, j); rc != 0 && (j == i) {
+	if j == i && replyCodeAt(s, j) != 0 {
 		j += 3
 		if j < len(s) && s[j] == '-' {
 			j++
 		}
 	}
-	if n := statusLen(s, j); n > 0 {
+	if n := statusAt(s, j); n > 0 {
 		j += n
 	}
 	if j == i || j < len(s) && s[j] != ' ' && s[j] != '\t' && s[j] != '\n' && s[j] != '\r' {

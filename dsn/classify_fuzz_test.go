@@ -21,8 +21,8 @@ func FuzzClassify(f *testing.F) {
 				t.Fatalf("InferStatus = %q: not a registered code", st)
 			}
 		}
-		if st, rc := FindCodes(diag); st != "" && cleanStatus(st) != st || rc != 0 && (rc < 200 || rc > 599) {
-			t.Fatalf("FindCodes(%q) = %q, %d", diag, st, rc)
+		if rc, st := findReply(diag); st != "" && cleanStatus(st) != st || rc != 0 && (rc < 200 || rc > 599) {
+			t.Fatalf("findReply(%q) = %d, %q", diag, rc, st)
 		}
 	})
 }

@@ -370,7 +370,7 @@ func TestWordPhrasesNeedBoundaries(t *testing.T) {
 	}
 }
 
-func TestFindCodes(t *testing.T) {
+func TestFindReplyInServerText(t *testing.T) {
 	for _, tc := range []struct {
 		text   string
 		status string
@@ -388,9 +388,9 @@ func TestFindCodes(t *testing.T) {
 		{"421 Service not available", "", 421},
 		{"", "", 0},
 	} {
-		st, rc := FindCodes(tc.text)
+		rc, st := findReply(tc.text)
 		if st != tc.status || rc != tc.reply {
-			t.Errorf("FindCodes(%q) = %q, %d; want %q, %d", tc.text, st, rc, tc.status, tc.reply)
+			t.Errorf("findReply(%q) = %d, %q; want %d, %q", tc.text, rc, st, tc.reply, tc.status)
 		}
 	}
 }

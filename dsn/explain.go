@@ -136,7 +136,7 @@ func parseCodeInput(s string) (reply int, status string, err error) {
 				return 0, "", fmt.Errorf("reading code %q: %w", s, ErrUnknownCode)
 			}
 			reply = n
-		case status == "" && statusLen(f, 0) == len(f) && len(f) > 0:
+		case status == "" && statusAt(f, 0) == len(f) && len(f) > 0:
 			status = f
 		default:
 			return 0, "", fmt.Errorf("reading code %q: %w", s, ErrUnknownCode)

@@ -33,34 +33,41 @@ func isAlnum(b byte) bool {
 
 // findStatus finds the first RFC 3463 enhanced status code ("5.1.1",
 // "4.7.28", "5.7.509") in s and returns it with its byte offset, or "" and -1.
-// The class must be 2, 4 or 5, the subject and detail one to three digits.
 // Codes inside longer dotted numbers (IP addresses, versions) do not count.
 func findStatus(s string) (string, int) {
 	for i := 0; i+4 < len(s); i++ {
-		c := s[i]
-		if c != '2' && c != '4' && c != '5' || s[i+1] != '.' {
-			continue
-		}
 		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.') {
 			continue
 		}
-		j := i + 2
-		n := digitsAt(s, j)
-		if n == 0 || n > 3 || j+n >= len(s) || s[j+n] != '.' {
-			continue
+		if n := statusAt(s, i); n > 0 {
+			return s[i : i+n], i
 		}
-		k := j + n + 1
-		m := digitsAt(s, k)
-		if m == 0 || m > 3 {
-			continue
-		}
-		end := k + m
-		if end < len(s) && (isAlnum(s[end]) || s[end] == '.' && end+1 < len(s) && isDigit(s[end+1])) {
-			continue
-		}
-		return s[i:end], i
 	}
 	return "", -1
+}
+
+// statusAt returns the length of the enhanced status code starting at s[i],
+// or 0 if none starts there: class 2, 4 or 5, subject and detail of one to
+// three digits, not followed by a letter, a digit or another dotted number.
+func statusAt(s string, i int) int {
+	if i+5 > len(s) || s[i] != '2' && s[i] != '4' && s[i] != '5' || s[i+1] != '.' {
+		return 0
+	}
+	j := i + 2
+	n := digitsAt(s, j)
+	if n == 0 || n > 3 || j+n >= len(s) || s[j+n] != '.' {
+		return 0
+	}
+	k := j + n + 1
+	m := digitsAt(s, k)
+	if m == 0 || m > 3 {
+		return 0
+	}
+	end := k + m
+	if end < len(s) && (isAlnum(s[end]) || s[end] == '.' && end+1 < len(s) && isDigit(s[end+1])) {
+		return 0
+	}
+	return end - i
 }
 
 func digitsAt(s string, i int) int {
@@ -137,10 +144,11 @@ func quotedReplyCode(s string) int {
 }
 
 // replyCodeBefore returns the reply code written just before the status at
-// s[at], separated by a space, a hyphen or a quote, or 0.
+// s[at], separated by up to three of space, hyphen, quote, "#", "(" or ":"
+// ("550 5.1.1", "550-'5.7.1", "550 #5.1.0", "550: 5.1.1"), or 0.
 func replyCodeBefore(s string, at int) int {
 	i := at
-	for n := 0; n < 2 && i > 0 && (s[i-1] == '\'' || s[i-1] == '"' || s[i-1] == ' ' || s[i-1] == '-'); n++ {
+	for n := 0; n < 3 && i > 0 && strings.IndexByte(" -'\"#(:", s[i-1]) >= 0; n++ {
 		i--
 	}
 	if i == at || i < 3 {
