@@ -282,7 +282,33 @@ func contextFor(human, addr string) string {
 		have = have || hasReply(para)
 		rest = strings.TrimLeft(next, "\n")
 	}
+	if !have && isBareAddressLine(human[start:], addr) {
+		// A list of failure reasons above a bare address (Lotus Notes:
+		// "User not listed in public Name & Address Book" then the address).
+		if prev := previousLine(human, start); prev != "" {
+			return prev + "\n" + strings.TrimSpace(b.String())
+		}
+	}
 	return strings.TrimSpace(b.String())
+}
+
+// isBareAddressLine reports whether the line at the start of s holds only
+// the address, perhaps in angle brackets and with a trailing colon.
+func isBareAddressLine(s, addr string) bool {
+	line, _, _ := strings.Cut(s, "\n")
+	line = strings.Trim(strings.TrimSpace(line), "<>:")
+	return strings.EqualFold(line, addr)
+}
+
+// previousLine returns the last non-blank line before offset start, unless
+// it is a separator or announces a list ("… the following addresses:").
+func previousLine(s string, start int) string {
+	before := strings.TrimRight(s[:start], "\n \t")
+	line := strings.TrimSpace(before[strings.LastIndexByte(before, '\n')+1:])
+	if line == "" || strings.HasSuffix(line, ":") || strings.Trim(line, "-=*_# ") == "" {
+		return ""
+	}
+	return line
 }
 
 // mentionOf returns the offset of the mention of addr that opens its

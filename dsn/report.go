@@ -272,14 +272,14 @@ func (c *collector) finish(rep *Report, r *Recipient, human string) {
 		}
 	}
 	if rep.Kind == KindDSN || rep.Kind == KindNonStandard {
-		if r.Diagnostic == "" || !hasReply(r.Diagnostic) {
-			if ctx := contextFor(human, r.Address); ctx != "" && hasReply(ctx) {
-				if r.Diagnostic == "" {
-					r.Diagnostic = ctx
-				} else {
-					r.Diagnostic += " " + ctx
-				}
-			}
+		switch ctx := contextFor(human, r.Address); {
+		case ctx == "" || strings.Contains(r.Diagnostic, ctx):
+		case r.Diagnostic == "":
+			// No Diagnostic-Code: the text's words about the recipient
+			// ("wasn't delivered … because the address couldn't be found").
+			r.Diagnostic = ctx
+		case !hasReply(r.Diagnostic) && hasReply(ctx):
+			r.Diagnostic += "\n" + ctx
 		}
 		code, status := findReply(r.Diagnostic)
 		if code == 0 && status == "" && rep.Kind == KindNonStandard {
