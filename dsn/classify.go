@@ -259,6 +259,10 @@ func decide(ev Evidence) Reason {
 //     is about the sender: an address reason there is the sender's address,
 //     a storage refusal is the message size (MAIL FROM SIZE=), anything else
 //     unknown is a policy rejection.
+//   - A failure reported by a local delivery program (deliveryCommandPhrases:
+//     a pipe, procmail, maildrop) is the receiving server's: server_error.
+//     Its words and its status come from an exit code ("No such user" when
+//     procmail cannot create a mailbox file), not from the address.
 //   - A host that does not resolve under a transient code (4.x.x) is a DNS
 //     problem that may pass: network_error, never a suppression. A null MX
 //     (nullMXPhrases) is final whatever the code.
@@ -266,8 +270,10 @@ func decide(ev Evidence) Reason {
 //     (Postfix reports that as failed with the last 4.x.x) or the text says
 //     so ("in the queue too long"). When the text named no cause, the reason
 //     is expired. When the last error was that no connection could be made
-//     (x.4.1 no answer, x.4.2 bad connection), it is expired too: a host
-//     unreachable for days says no more than that. Any other cause the text
+//     (x.4.1 no answer, x.4.2 bad connection, or no code at all), it is
+//     expired too: a host unreachable for days says no more than that. So
+//     is a failed action without a failure code whose text calls a
+//     connection failure permanent (finalPhrases). Any other cause the text
 //     names (a full mailbox, a DNS failure, a server error, a block) is kept:
 //     it tells the operator more than "gave up".
 func adjust(ev Evidence, r Reason, status string, class int, fromFallback bool, ms matchSet) Reason {
@@ -283,15 +289,25 @@ func adjust(ev Evidence, r Reason, status string, class int, fromFallback bool, 
 			}
 		}
 	}
+	if ms.command && scopeOf(r) != ScopeSender {
+		return ReasonServerError
+	}
 	if class == ClassTransient && r == ReasonHostUnknown && !ms.nullMX {
 		return ReasonNetworkError
 	}
 	action := Action(strings.ToLower(string(ev.Action)))
 	gaveUp := action == ActionFailed && class == ClassTransient || action == "expired" ||
 		class == ClassTransient && ms.strong&bitOf(ReasonExpired) != 0
-	noConnection := r == ReasonNetworkError && len(status) > 2 &&
-		(status[2:] == SeNet4NoAnswer1 || status[2:] == SeNet4BadConn2)
+	noConnection := r == ReasonNetworkError && (status == "" ||
+		len(status) > 2 && (status[2:] == SeNet4NoAnswer1 || status[2:] == SeNet4BadConn2))
 	if gaveUp && (fromFallback || r == ReasonUnknown || noConnection) {
+		return ReasonExpired
+	}
+	if noConnection && action == ActionFailed && class != ClassPermanent && ms.final {
+		// A failure without a failure code that calls itself permanent
+		// while its words say only that no connection could be made: the
+		// MTA gave up on the host (Gmail's "permanent failure: the recipient
+		// server did not accept our requests to connect").
 		return ReasonExpired
 	}
 	return r
@@ -587,6 +603,16 @@ func init() {
 		n := normalize(p)
 		texts = append(texts, n)
 		patterns = append(patterns, acPattern{n: len(n), nullMX: true})
+	}
+	for _, p := range deliveryCommandPhrases {
+		n := normalize(p)
+		texts = append(texts, n)
+		patterns = append(patterns, acPattern{n: len(n), command: true})
+	}
+	for _, p := range finalPhrases {
+		n := normalize(p)
+		texts = append(texts, n)
+		patterns = append(patterns, acPattern{n: len(n), final: true})
 	}
 	matcher.build(texts)
 }

@@ -345,7 +345,9 @@ func namesOtherAddress(para, addr string) bool {
 }
 
 // diagnosticLines returns the lines of the text that carry an SMTP reply, or
-// the start of the text when none does.
+// the start of the text when none does: up to 1,500 bytes, as contextFor,
+// since a bounce written in a non-Latin script takes two or three bytes a
+// letter and states its cause (or links its help page) after the greeting.
 func diagnosticLines(human string) string {
 	var out []string
 	for line := range strings.Lines(human) {
@@ -356,7 +358,7 @@ func diagnosticLines(human string) string {
 	if len(out) > 0 {
 		return strings.Join(out, " ")
 	}
-	return human[:min(len(human), 500)]
+	return human[:min(len(human), 1500)]
 }
 
 // indexFoldASCII finds substr in s ignoring ASCII case.

@@ -39,6 +39,9 @@ type acPattern struct {
 	weak   bool  // counts only when no strong phrase matched
 	stage  bool  // a senderStagePhrases entry, not a reason
 	nullMX bool  // a nullMXPhrases entry, not a reason
+	final  bool  // a finalPhrases entry, not a reason
+	// command is a deliveryCommandPhrases entry, not a reason
+	command bool
 }
 
 // matchSet collects which reasons the text revealed, as bitsets over
@@ -50,6 +53,10 @@ type matchSet struct {
 	senderStage bool
 	// nullMX is set when the text says the domain accepts no mail.
 	nullMX bool
+	// final is set when the text calls the failure permanent.
+	final bool
+	// command is set when a local delivery program reported the failure.
+	command bool
 }
 
 func (m *phraseMatcher) child(n int32, b byte) int32 {
@@ -160,6 +167,10 @@ func (m *phraseMatcher) scan(text []byte, pats []acPattern) matchSet {
 				ms.senderStage = true
 			case p.nullMX:
 				ms.nullMX = true
+			case p.final:
+				ms.final = true
+			case p.command:
+				ms.command = true
 			case p.weak:
 				ms.weak |= 1 << p.rank
 			default:

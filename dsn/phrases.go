@@ -195,6 +195,7 @@ var phraseTables = []phraseTable{
 			"dns error", "domain name not found", "no route to this domain",
 			"infodomainnonexistent", "nonexistentdomain",
 			"all relevant mx records point to non-existent hosts",
+			"lookup failure: host", // DragonFly dma: "DNS lookup failure: host example.org not found"
 			// German, French, Spanish, Portuguese, Italian
 			"domain existiert nicht", "domain nicht gefunden", "unbekannte domain",
 			"domaine inexistant", "domaine inconnu", "domaine introuvable", "hôte introuvable",
@@ -383,6 +384,11 @@ var phraseTables = []phraseTable{
 			"fully qualified email address required", "not allowed to post",
 			"not a member of this", "send mail as", "do not have permission to post",
 			"not have permission to post", "may not have permission to post",
+			// Google Groups' refusal of a post ("the group you tried to
+			// contact may not exist, or you may not have permission to post")
+			// is written in the sender's language, and links its help page
+			// in every one:
+			"groups.google.com/support",
 			// "You are not allowed to send here" (mailing lists, groups):
 			"pas autorisé", "nicht berechtigt", "keine berechtigung", "no autorizado",
 			"no tiene permiso", "no tienes permiso", "não autorizado", "sem permissão",
@@ -451,7 +457,7 @@ var phraseTables = []phraseTable{
 		Phrases: []string{
 			"internal error", "system error", "server error", "mailer error",
 			"local error", "temporary failure", "temporary error", "temporary problem",
-			"service unavailable", "service not available", "service temporarily unavailable",
+			"service not available", "service temporarily unavailable",
 			"server busy", "system busy", "too busy", "resources temporarily unavailable",
 			"insufficient system storage", "insufficient disk space", "no space left on device",
 			"disk full", "system full", "configuration error", "misconfigured",
@@ -465,7 +471,8 @@ var phraseTables = []phraseTable{
 			"interner fehler", "erreur interne", "error interno", "erro interno",
 			"errore interno", "内部エラー", "внутренняя ошибка",
 		},
-		Weak: []string{"deferred", "unavailable"},
+		// Sendmail closes every 554 transcript with "Service unavailable".
+		Weak: []string{"deferred", "unavailable", "service unavailable"},
 	},
 	{
 		// A local policy of the receiving side refused the message.
@@ -477,6 +484,7 @@ var phraseTables = []phraseTable{
 			"tls required", "must use tls", "must issue a starttls", "starttls required",
 			"encryption required", "requiretls",
 			"content not accepted", "security issue", "security risk",
+			"service refuse", // La Poste/Orange: "Service refusé", "Service refused, please try later"
 			"richtlinie", "politique", "política", "politica", "ポリシー", "политик",
 		},
 		Weak: []string{
@@ -509,4 +517,20 @@ var senderStagePhrases = []string{
 var nullMXPhrases = []string{
 	"null mx", "doesn't receive email", "does not receive email", "does not accept mail",
 	"doesn't accept mail", "accepts no mail",
+}
+
+// finalPhrases say that the reporting MTA considers the failure permanent,
+// whatever (or however little) code it gives: a connection failure reported
+// so is a host the MTA gave up on (see adjust).
+var finalPhrases = []string{
+	"permanent failure", "permanent error", "permanent fatal error", "permanently failed",
+	"dauerhafter fehler", "erreur permanente", "error permanente", "erro permanente", "errore permanente",
+}
+
+// deliveryCommandPhrases say that a local delivery program, not the SMTP
+// server, reported the failure: Postfix's "Command output:", Exim's "pipe to
+// |/path", procmail's and maildrop's own messages. Its status is mapped from
+// the program's exit code (see adjust).
+var deliveryCommandPhrases = []string{
+	"command output:", "pipe to |", "procmail:", "maildrop:",
 }
