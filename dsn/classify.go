@@ -259,6 +259,12 @@ func decide(ev Evidence) Reason {
 //     is about the sender: an address reason there is the sender's address,
 //     a storage refusal is the message size (MAIL FROM SIZE=), anything else
 //     unknown is a policy rejection.
+//   - A refusal of the message content (dataStagePhrases) comes after the
+//     server accepted the address at RCPT TO: a claim there that the
+//     address does not exist contradicts that (NTT docomo's filter answers
+//     "550 Unknown user" to the end of DATA) and is a policy rejection,
+//     never a suppression. A disabled or full mailbox may well be found
+//     only at delivery, and stays.
 //   - A failure reported by a local delivery program (deliveryCommandPhrases:
 //     a pipe, procmail, maildrop) is the receiving server's: server_error.
 //     Its words and its status come from an exit code ("No such user" when
@@ -287,6 +293,12 @@ func adjust(ev Evidence, r Reason, status string, class int, fromFallback bool, 
 			if class == ClassPermanent {
 				r = ReasonPolicyRejected
 			}
+		}
+	}
+	if ms.dataStage {
+		switch r {
+		case ReasonUserUnknown, ReasonHostUnknown, ReasonBadRecipientSyntax:
+			r = ReasonPolicyRejected
 		}
 	}
 	if ms.command && scopeOf(r) != ScopeSender {
@@ -603,6 +615,11 @@ func init() {
 		n := normalize(p)
 		texts = append(texts, n)
 		patterns = append(patterns, acPattern{n: len(n), nullMX: true})
+	}
+	for _, p := range dataStagePhrases {
+		n := normalize(p)
+		texts = append(texts, n)
+		patterns = append(patterns, acPattern{n: len(n), dataStage: true})
 	}
 	for _, p := range deliveryCommandPhrases {
 		n := normalize(p)

@@ -42,6 +42,8 @@ type acPattern struct {
 	final  bool  // a finalPhrases entry, not a reason
 	// command is a deliveryCommandPhrases entry, not a reason
 	command bool
+	// dataStage is a dataStagePhrases entry, not a reason
+	dataStage bool
 }
 
 // matchSet collects which reasons the text revealed, as bitsets over
@@ -57,6 +59,8 @@ type matchSet struct {
 	final bool
 	// command is set when a local delivery program reported the failure.
 	command bool
+	// dataStage is set when the refusal answered the message content.
+	dataStage bool
 }
 
 func (m *phraseMatcher) child(n int32, b byte) int32 {
@@ -171,6 +175,8 @@ func (m *phraseMatcher) scan(text []byte, pats []acPattern) matchSet {
 				ms.final = true
 			case p.command:
 				ms.command = true
+			case p.dataStage:
+				ms.dataStage = true
 			case p.weak:
 				ms.weak |= 1 << p.rank
 			default:

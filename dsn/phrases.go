@@ -468,6 +468,9 @@ var phraseTables = []phraseTable{
 			"procmail", "couldn't create", "cannot create", "permission denied",
 			"mailbox locked", "can't open mailbox", "unable to deliver message after multiple retries",
 			"could not load",
+			// The receiving system holds the address or the message: an
+			// administrative state, no proof that the address is dead.
+			"on hold",
 			"interner fehler", "erreur interne", "error interno", "erro interno",
 			"errore interno", "内部エラー", "внутренняя ошибка",
 		},
@@ -508,6 +511,13 @@ var senderStagePhrases = []string{
 	"after helo", "after ehlo", "in reply to helo", "in reply to ehlo", "helo command",
 	"ehlo command", "after starttls",
 	"did not like our mail from",
+}
+
+// dataStagePhrases say that the server refused the message after the
+// recipient had been accepted: in reply to the end of DATA (Postfix "(in
+// reply to end of DATA command)", Exim "after end of data").
+var dataStagePhrases = []string{
+	"in reply to end of data", "after end of data", "in reply to data command", "after data",
 }
 
 // nullMXPhrases say that the recipient's domain publishes that it accepts no

@@ -280,6 +280,11 @@ func (c *collector) finish(rep *Report, r *Recipient, human string) {
 			r.Diagnostic = ctx
 		case !hasReply(r.Diagnostic) && hasReply(ctx):
 			r.Diagnostic += "\n" + ctx
+		case stageOf(r.Diagnostic) == "" && stageOf(ctx) != "":
+			// Postfix's text says which command the reply answered, its
+			// Diagnostic-Code does not, and the stage changes what the reply
+			// means (see adjust).
+			r.Diagnostic += " " + stageOf(ctx)
 		}
 		code, status := findReply(r.Diagnostic)
 		if code == 0 && status == "" && rep.Kind == KindNonStandard {
@@ -355,4 +360,18 @@ func indexFold(s, substr string) int {
 		}
 	}
 	return -1
+}
+
+// stageOf returns Postfix's note of the command a reply answered, "(in
+// reply to end of DATA command)", or "" if s has none.
+func stageOf(s string) string {
+	i := indexFoldASCII(s, "(in reply to ")
+	if i < 0 {
+		return ""
+	}
+	j := strings.IndexByte(s[i:], ')')
+	if j < 0 {
+		return ""
+	}
+	return s[i : i+j+1]
 }
