@@ -265,6 +265,9 @@ func contextFor(human, addr string) string {
 	if i < 0 {
 		return ""
 	}
+	if block := sendmailBlock(human, i, addr); block != "" {
+		return block
+	}
 	start := strings.LastIndexByte(human[:i], '\n') + 1
 	rest := human[start:min(len(human), start+1500)]
 	var b strings.Builder
@@ -290,6 +293,72 @@ func contextFor(human, addr string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// sendmailBlock returns a recipient's words in a Sendmail transcript that
+// lists several recipients in one paragraph. Sendmail closes each
+// recipient's part with its own line, "554 <addr>... reason", after the
+// lines about its host ("While talking to …", "550 example.org (smtp)...
+// Host unknown"): the recipient's words are its own line, then the lines
+// since the previous recipient's line or the last "While talking to". It
+// returns "" when the paragraph around offset i is not such a list.
+func sendmailBlock(human string, i int, addr string) string {
+	pstart := strings.LastIndex(human[:i], "\n\n") + 1
+	pend := strings.Index(human[i:], "\n\n")
+	if pend < 0 {
+		pend = len(human)
+	} else {
+		pend += i
+	}
+	var block []string
+	var out string
+	others := false
+	for line := range strings.Lines(human[pstart:pend]) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if strings.HasPrefix(line, "While talking to ") {
+			block = block[:0] // the next host's part
+		}
+		switch a := sendmailRecipient(line); {
+		case a == "":
+			block = append(block, line)
+		case strings.EqualFold(a, addr):
+			if out == "" {
+				// Its own line first: its reply code is the recipient's.
+				out = strings.Join(append([]string{line}, block...), "\n")
+			}
+			block = block[:0]
+		default:
+			others = true
+			block = block[:0]
+		}
+	}
+	if !others {
+		return ""
+	}
+	return out
+}
+
+// sendmailRecipient returns the address of a Sendmail recipient line,
+// "554 <addr>... reason" or "<addr>... reason", else "".
+func sendmailRecipient(line string) string {
+	if replyCodeAt(line, 0) != 0 && len(line) > 4 && line[3] == ' ' {
+		line = line[4:]
+	}
+	if !strings.HasPrefix(line, "<") {
+		return ""
+	}
+	end := strings.Index(line, ">...")
+	if end < 0 {
+		return ""
+	}
+	a := line[1:end]
+	if strings.IndexByte(a, '@') < 0 || strings.ContainsAny(a, " <>") {
+		return ""
+	}
+	return a
 }
 
 // isBareAddressLine reports whether the line at the start of s holds only
