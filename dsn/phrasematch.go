@@ -143,8 +143,15 @@ func isWordByte(b byte) bool {
 }
 
 // scan matches text (already normalized) against the patterns.
+//
+// A phrase found inside a longer phrase that matched at the same place does
+// not count on its own: "blacklisted url" is about the content, not a
+// blocklist, and "sender address rejected" is not an "address rejected".
+// Phrases are matched as the longest that fit, the way a reader reads them.
 func (m *phraseMatcher) scan(text []byte, pats []acPattern) matchSet {
 	var ms matchSet
+	var buf [16]acMatch
+	found := buf[:0]
 	cur := int32(0)
 	for i := 0; i < len(text); i++ {
 		b := text[i]
@@ -160,8 +167,8 @@ func (m *phraseMatcher) scan(text []byte, pats []acPattern) matchSet {
 		}
 		for _, id := range m.nodes[cur].out {
 			p := &pats[id]
+			start := i + 1 - p.n
 			if p.word {
-				start := i + 1 - p.n
 				if start > 0 && isWordByte(text[start-1]) || i+1 < len(text) && isWordByte(text[i+1]) {
 					continue
 				}
@@ -177,12 +184,38 @@ func (m *phraseMatcher) scan(text []byte, pats []acPattern) matchSet {
 				ms.command = true
 			case p.dataStage:
 				ms.dataStage = true
-			case p.weak:
-				ms.weak |= 1 << p.rank
 			default:
-				ms.strong |= 1 << p.rank
+				found = append(found, acMatch{start: int32(start), end: int32(i + 1), id: id})
 			}
 		}
 	}
+	for j, f := range found {
+		if masked(found, j) {
+			continue
+		}
+		p := &pats[f.id]
+		if p.weak {
+			ms.weak |= 1 << p.rank
+		} else {
+			ms.strong |= 1 << p.rank
+		}
+	}
 	return ms
+}
+
+// acMatch is one phrase found in the text: text[start:end] is pattern id.
+type acMatch struct {
+	start, end int32
+	id         int32
+}
+
+// masked reports whether found[j] lies inside a longer match.
+func masked(found []acMatch, j int) bool {
+	f := found[j]
+	for k, o := range found {
+		if k != j && o.start <= f.start && f.end <= o.end && o.end-o.start > f.end-f.start {
+			return true
+		}
+	}
+	return false
 }

@@ -141,6 +141,11 @@ var phraseTables = []phraseTable{
 			"recipient address rejected", "recipient rejected", "rcpt rejected",
 			"does not exist", "doesn't exist", "rejected recipient", "address rejected",
 			"does not like recipient", "bad recipient", "invalid address", "invalid-recipient",
+			"check if address is correct", "check if the address is correct",
+			// Trend Micro InterScan MSS reports a recipient the next server
+			// refused as "Unable to deliver message to <a> (and other
+			// recipients in the same domain)".
+			"and other recipients in the same domain",
 		},
 	},
 	{
@@ -196,6 +201,10 @@ var phraseTables = []phraseTable{
 			"infodomainnonexistent", "nonexistentdomain",
 			"all relevant mx records point to non-existent hosts",
 			"lookup failure: host", // DragonFly dma: "DNS lookup failure: host example.org not found"
+			// cPanel's Exim, for an address it cannot route: "The account or
+			// domain may not exist, they may be blacklisted, or missing the
+			// proper dns entries" (the longer phrase masks "blacklisted").
+			"account or domain may not exist, they may be blacklisted",
 			// German, French, Spanish, Portuguese, Italian
 			"domain existiert nicht", "domain nicht gefunden", "unbekannte domain",
 			"domaine inexistant", "domaine inconnu", "domaine introuvable", "hôte introuvable",
@@ -270,7 +279,7 @@ var phraseTables = []phraseTable{
 			"block list", "black list", "denylist", "is listed", "are listed", "been listed",
 			"listed at", "listed on", "listed by",
 			"spamhaus", "spamcop", "barracudacentral", "barracuda reputation",
-			"sorbs", "surbl", "uribl", "abuseat", "dnsbl", "dnswl", "senderscore",
+			"sorbs", "abuseat", "dnsbl", "dnswl", "senderscore",
 			"spam-rbl", "invaluement", "cloudmark", "ipcheck.proofpoint", "mailspike",
 			"reputation", "poor reputation", "bad reputation", "low reputation",
 			"ip reputation", "sender score", "unsolicited mail", "banned sending ip",
@@ -297,11 +306,14 @@ var phraseTables = []phraseTable{
 			"classified as spam", "scored as spam", "looks like spam", "likely spam",
 			"suspected spam", "spam score", "spam message", "spam content", "junk mail",
 			"bulk mail", "spam classification", "message is spam", "rejected as spam",
-			"rejected due to spam", "blacklisted url", "url in message", "phishing",
+			"rejected due to spam", "blacklisted url", "blocklisted url", "blacklisted link",
+			"blocklisted link", "url in message", "phishing",
 			"suspicious", "high probability of spam", "as junk", "appears to be unsolicited",
 			"unsolicited bulk", "bulk email", "probable spam", "spam-like", "antispam",
 			"anti-spam", "spamassassin", "spam filter", "unacceptable content",
 			"mail content denied",
+			// URI blocklists list the domains of links in message bodies.
+			"surbl", "uribl",
 			"spamverdacht", "als spam", "pourriel", "indésirable", "correo no deseado",
 			"спам", "迷惑メール",
 		},
