@@ -390,8 +390,9 @@ func isClassOnly(s string) bool { return strings.HasSuffix(s, ".0.0") }
 
 // normalize prepares text for phrase matching: lower case, typographic
 // apostrophes folded to ASCII, SMTP reply and status codes dropped (Postfix
-// folds "550-5.1.1" continuation markers into the middle of sentences), and
-// runs of white space collapsed to one space.
+// folds "550-5.1.1" continuation markers into the middle of sentences),
+// e-mail addresses replaced by a "|" that no phrase spans, and runs of
+// white space collapsed to one space.
 func normalize(s string) string {
 	return string(appendNormalized(nil, s))
 }
@@ -436,7 +437,15 @@ func appendNormalized(buf []byte, s string) []byte {
 					buf = append(buf, c)
 				}
 				i += n
-				space = keep == 0
+				// A dropped address still parts the words around it:
+				// "unknown <a@b>: host" says nothing of an "unknown host".
+				if len(buf) > 0 {
+					if buf[len(buf)-1] != ' ' {
+						buf = append(buf, ' ')
+					}
+					buf = append(buf, '|')
+				}
+				space = len(buf) == 0
 				continue
 			}
 		}

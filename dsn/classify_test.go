@@ -421,7 +421,7 @@ func TestNormalize(t *testing.T) {
 		{"550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking",
 			"the email account that you tried to reach does not exist. please try double-checking"},
 		{"550 5.1.1 <spam@example.org>: User  unknown\r\n in table", "user unknown in table"},
-		{"after MAIL FROM:<a@example.com> SIZE=10: 553 bad", "after mail from: size=10: bad"},
+		{"after MAIL FROM:<a@example.com> SIZE=10: 553 bad", "after mail from: | size=10: bad"},
 		{"Der Empfänger EXISTIERT nicht, doesn’t", "der empfänger existiert nicht, doesn't"},
 		{"  \t ", ""},
 	} {
