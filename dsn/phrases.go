@@ -473,6 +473,7 @@ var phraseTables = []phraseTable{
 			"server busy", "system busy", "too busy", "resources temporarily unavailable",
 			"insufficient system storage", "insufficient disk space", "no space left on device",
 			"disk full", "system full", "configuration error", "misconfigured",
+			"file write error", "queue file", // the server's disk, not the network's "write error"
 			"improper sequence", "bad sequence of commands", "command not implemented",
 			"parameter not implemented", "unable to contact ldap",
 			"ldap", "database error", "duplicate", "duplicated", "verification in progress",

@@ -102,12 +102,14 @@ func replyCodeAt(s string, i int) int {
 // findReply finds the SMTP reply code and the enhanced status code the
 // server's words carry. A status written right after a reply code ("550
 // 5.1.1", "550-5.1.1", "550-'5.7.1") is the remote server's own answer and
-// wins over a bare status a relaying MTA put in front of it; else the first
+// wins over a bare status a relaying MTA put in front of it, and a failure
+// (4.x.x, 5.x.x) over a success earlier in a transcript; else the first
 // status, with a reply code at the start of the text or after a colon or a
 // "<<<" transcript marker. A bare number elsewhere in prose is not taken for
 // a reply code.
 func findReply(s string) (code int, status string) {
 	firstStatus := ""
+	okCode, okStatus := 0, ""
 	for off := 0; off < len(s); {
 		st, at := findStatus(s[off:])
 		if at < 0 {
@@ -118,9 +120,18 @@ func findReply(s string) (code int, status string) {
 			firstStatus = st
 		}
 		if c := replyCodeBefore(s, at); c != 0 {
-			return c, st
+			if st[0] != '2' {
+				return c, st
+			}
+			// A transcript's "250 2.1.5 Ok" is not the failure: look on.
+			if okCode == 0 {
+				okCode, okStatus = c, st
+			}
 		}
 		off = at + len(st)
+	}
+	if okCode != 0 {
+		return okCode, okStatus
 	}
 	if code := quotedReplyCode(s); code != 0 {
 		return code, firstStatus
