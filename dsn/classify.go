@@ -141,7 +141,8 @@ func Classify(ev Evidence) Classification {
 // to a reason. Only reports of what the recipient did are complaints:
 //
 //   - abuse, fraud, other and unknown types: complaint (the recipient
-//     reported the message; honour it).
+//     reported the message; honour it). So is "unsubscribe", Parse's type
+//     for a mail client's unsubscribe request (Apple Mail).
 //   - auth-failure: a DMARC/SPF/DKIM failure report (RFC 6591) about the
 //     sender's authentication, sent by the receiving system and not by the
 //     recipient: auth_failure, never a suppression.

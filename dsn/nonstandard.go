@@ -341,13 +341,18 @@ func sendmailBlock(human string, i int, addr string) string {
 	return out
 }
 
-// sendmailRecipient returns the address of a Sendmail recipient line,
-// "554 <addr>... reason" or "<addr>... reason", else "".
+// sendmailRecipient returns the address of a recipient's own line in a
+// list: Sendmail's "554 <addr>... reason" or "<addr>... reason", or a line
+// that opens with the address and carries the server's reply (Zoho's
+// "addr Invalid Address, ERROR_CODE :550, ..."); else "".
 func sendmailRecipient(line string) string {
 	if replyCodeAt(line, 0) != 0 && len(line) > 4 && line[3] == ' ' {
 		line = line[4:]
 	}
 	if !strings.HasPrefix(line, "<") {
+		if a, _, ok := strings.Cut(line, " "); ok && isValidAddress(a) && hasReply(line) {
+			return a
+		}
 		return ""
 	}
 	end := strings.Index(line, ">...")

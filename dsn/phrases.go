@@ -391,6 +391,7 @@ var phraseTables = []phraseTable{
 			"sender is not allowed", "sender not allowed", "sender denied",
 			"envelope sender", "return path",
 			"from address", "from: header", "from header", "purported responsible address",
+			"a valid from", "invalid from",
 			"mail from rejected", "rejected sender", "sender mismatch",
 			"empty envelope sender", "null sender", "unroutable sender", "sender domain is empty",
 			"fully qualified email address required", "not allowed to post",

@@ -23,6 +23,14 @@ func (c *collector) report() *Report {
 		c.readFeedback(rep)
 	case c.readDeliveryStatus(rep, human):
 	case readSESNotification(rep, human):
+	case strings.EqualFold(strings.TrimSpace(c.top.get("X-Apple-Unsubscribe")), "true"):
+		// Apple Mail's unsubscribe request: the recipient's own "take me
+		// off the list", feedback as much as an abuse report is.
+		rep.Kind = KindARF
+		rep.FeedbackType = "unsubscribe"
+		if addr := firstAddress(rep.From); addr != "" {
+			rep.Recipients = []Recipient{{Address: addr}}
+		}
 	case c.isAutoReply(rep, human):
 		rep.Kind = KindAutoReply
 		if addr := firstAddress(rep.From); addr != "" {

@@ -16,7 +16,7 @@ type Kind string
 const (
 	KindDSN          Kind = "dsn"          // RFC 3464 / RFC 6533 delivery status notification
 	KindNonStandard  Kind = "non_standard" // an MTA's own bounce text, no machine-readable report
-	KindARF          Kind = "arf"          // RFC 5965 abuse feedback report
+	KindARF          Kind = "arf"          // RFC 5965 abuse feedback report, or a mail client's unsubscribe request
 	KindAutoReply    Kind = "auto_reply"   // RFC 3834 automatic reply, vacation notice
 	KindUnrecognized Kind = "unrecognized" // none of the above
 )
