@@ -269,7 +269,9 @@ var phraseTables = []phraseTable{
 			"does not designate", "arc validation", "openspf",
 			"authentifizierung", "authentification",
 		},
-		Words: []string{"spf", "ptr"},
+		// ofr_107 (no PTR), ofr_397/398 (SPF), ofr_515 (DMARC), ofr_535 (no
+		// DKIM): Orange's published reply codes (postmaster.orange.fr).
+		Words: []string{"spf", "ptr", "ofr_107", "ofr_397", "ofr_398", "ofr_515", "ofr_535"},
 	},
 	{
 		// The sending IP or domain is on a blocklist or has poor reputation.
@@ -295,7 +297,8 @@ var phraseTables = []phraseTable{
 			"ip gesperrt", "liste noire", "lista negra",
 			"черный список", "чёрный список", "ブラックリスト",
 		},
-		Words: []string{"rbl", "rbls", "tss04"},
+		// ofr_988 to ofr_990: Orange's reputation limits.
+		Words: []string{"rbl", "rbls", "tss04", "ofr_988", "ofr_989", "ofr_990"},
 	},
 	{
 		// The content was judged to be spam or otherwise unwanted.
@@ -317,7 +320,8 @@ var phraseTables = []phraseTable{
 			"spamverdacht", "als spam", "pourriel", "indésirable", "correo no deseado",
 			"спам", "迷惑メール",
 		},
-		Words: []string{"spam", "spams", "ube", "uce", "junk"},
+		// ofr_506, ofr_536: Orange's "Mail rejected", suspected spam.
+		Words: []string{"spam", "spams", "ube", "uce", "junk", "ofr_506", "ofr_536"},
 	},
 	{
 		// The receiving server does not relay for the sender.
@@ -379,6 +383,9 @@ var phraseTables = []phraseTable{
 			"zu viele", "trop de", "demasiados", "muitas mensagens", "troppi",
 			"слишком много",
 		},
+		// Orange: ofr_104 too many connections, ofr_109 too many messages
+		// per connection.
+		Words: []string{"ofr_104", "ofr_109"},
 	},
 	{
 		// The envelope sender or From address is rejected.
