@@ -265,7 +265,7 @@ func contextFor(human, addr string) string {
 	if i < 0 {
 		return ""
 	}
-	if block := sendmailBlock(human, i, addr); block != "" {
+	if block := listedRecipientLines(human, i, addr); block != "" {
 		return block
 	}
 	start := strings.LastIndexByte(human[:i], '\n') + 1
@@ -295,14 +295,14 @@ func contextFor(human, addr string) string {
 	return strings.TrimSpace(b.String())
 }
 
-// sendmailBlock returns a recipient's words in a Sendmail transcript that
-// lists several recipients in one paragraph. Sendmail closes each
-// recipient's part with its own line, "554 <addr>... reason", after the
-// lines about its host ("While talking to …", "550 example.org (smtp)...
-// Host unknown"): the recipient's words are its own line, then the lines
-// since the previous recipient's line or the last "While talking to". It
-// returns "" when the paragraph around offset i is not such a list.
-func sendmailBlock(human string, i int, addr string) string {
+// listedRecipientLines returns a recipient's words in a paragraph that
+// lists several recipients, one line each (listedRecipient). Sendmail
+// closes each recipient's part with its own line, "554 <addr>... reason",
+// after the lines about its host ("While talking to …", "550 example.org
+// (smtp)... Host unknown"): the recipient's words are its own line, then
+// the lines since the previous recipient's line or the last "While talking
+// to". It returns "" when the paragraph around offset i is not such a list.
+func listedRecipientLines(human string, i int, addr string) string {
 	pstart := strings.LastIndex(human[:i], "\n\n") + 1
 	pend := strings.Index(human[i:], "\n\n")
 	if pend < 0 {
@@ -321,7 +321,7 @@ func sendmailBlock(human string, i int, addr string) string {
 		if strings.HasPrefix(line, "While talking to ") {
 			block = block[:0] // the next host's part
 		}
-		switch a := sendmailRecipient(line); {
+		switch a := listedRecipient(line); {
 		case a == "":
 			block = append(block, line)
 		case strings.EqualFold(a, addr):
@@ -341,11 +341,11 @@ func sendmailBlock(human string, i int, addr string) string {
 	return out
 }
 
-// sendmailRecipient returns the address of a recipient's own line in a
+// listedRecipient returns the address of a recipient's own line in a
 // list: Sendmail's "554 <addr>... reason" or "<addr>... reason", or a line
 // that opens with the address and carries the server's reply (Zoho's
 // "addr Invalid Address, ERROR_CODE :550, ..."); else "".
-func sendmailRecipient(line string) string {
+func listedRecipient(line string) string {
 	if replyCodeAt(line, 0) != 0 && len(line) > 4 && line[3] == ' ' {
 		line = line[4:]
 	}
