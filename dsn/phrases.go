@@ -508,6 +508,9 @@ var phraseTables = []phraseTable{
 			"tls required", "must use tls", "must issue a starttls", "starttls required",
 			"encryption required", "requiretls",
 			"content not accepted", "security issue", "security risk",
+			// Gmail's "multiple addresses in From: header": the header's
+			// format, not the sender's address (masks "from: header").
+			"addresses in from: header",
 			"service refuse", // La Poste/Orange: "Service refusé", "Service refused, please try later"
 			"richtlinie", "politique", "política", "politica", "ポリシー", "политик",
 		},
