@@ -1,0 +1,350 @@
+package imapwatch
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/bounced/bounced/config"
+	"github.com/bounced/bounced/dsn"
+	"github.com/bounced/bounced/store"
+)
+
+// attempt is one connection's worth of a pass: connect, select, then batch
+// after batch until the mailbox has nothing above the checkpoint. Progress is
+// kept in st across attempts.
+func (w *Watcher) attempt(ctx, work context.Context, st *Stats) error {
+	s, err := dial(work, w.m, w.tokens, nil, w.log)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+
+	var sel *imap.SelectData
+	if err := s.step("selecting "+w.m.Folder, func() (err error) {
+		sel, err = s.c.Select(w.m.Folder, &imap.SelectOptions{ReadOnly: w.opts.FetchOnly}).Wait()
+		return err
+	}); err != nil {
+		return err
+	}
+
+	var cp store.Checkpoint
+	if !w.opts.FetchOnly {
+		if cp, err = w.rec.Checkpoint(work, w.m.Name); err != nil {
+			return errRecorder{fmt.Errorf("reading checkpoint: %w", err)}
+		}
+	}
+	after := cp.LastUID
+	if cp.UIDValidity != 0 && cp.UIDValidity != sel.UIDValidity {
+		// RFC 9051 section 2.3.1.1: the old UIDs mean nothing now. Read
+		// everything again; the ledger's content hash keeps counts right.
+		w.log.Warn("UIDVALIDITY changed, rescanning the mailbox",
+			"old_uidvalidity", cp.UIDValidity, "uidvalidity", sel.UIDValidity)
+		after = 0
+		st.Rescanned = true
+	}
+	if sel.NumMessages == 0 {
+		return nil
+	}
+
+	uids, err := w.search(s, sel, after)
+	if err != nil {
+		return err
+	}
+	if len(uids) == 0 {
+		return nil
+	}
+	w.log.Debug("new messages", "count", len(uids), "after_uid", after, "uidvalidity", sel.UIDValidity)
+
+	if !w.opts.FetchOnly {
+		if err := w.ensureFolders(s); err != nil {
+			return err
+		}
+	}
+	for chunk := range slices.Chunk(uids, w.m.BatchSize) {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w before the next batch: %w", errStopped, ctx.Err())
+		}
+		if err := w.batch(work, s, sel.UIDValidity, max(after, uint32(chunk[len(chunk)-1])), chunk, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// search returns the UIDs to fetch, in ascending order.
+//
+// With the leave disposition (and when the server will not keep the $Bounced
+// keyword) that is every UID above the checkpoint. Otherwise it is every
+// message not yet marked $Bounced, whatever its UID: after a move or flag
+// only those remain, and a message whose batch committed but whose
+// disposition did not happen (a crash, a dropped connection) is fetched again,
+// skipped by the ledger and disposed of then.
+func (w *Watcher) search(s *session, sel *imap.SelectData, after uint32) ([]imap.UID, error) {
+	criteria := &imap.SearchCriteria{NotFlag: []imap.Flag{FlagBounced}}
+	if w.opts.FetchOnly || w.m.Disposition == config.DispositionLeave || !keepsKeyword(sel.PermanentFlags) {
+		criteria = &imap.SearchCriteria{
+			UID: []imap.UIDSet{{imap.UIDRange{Start: imap.UID(after + 1), Stop: 0}}},
+		}
+	}
+	var uids []imap.UID
+	if err := s.step("searching for new messages", func() error {
+		data, err := s.c.UIDSearch(criteria, nil).Wait()
+		if err != nil {
+			return err
+		}
+		uids = data.AllUIDs()
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if criteria.UID != nil {
+		// "n:*" always matches the highest UID, even below n.
+		uids = slices.DeleteFunc(uids, func(u imap.UID) bool { return uint32(u) <= after })
+	}
+	slices.Sort(uids)
+	return uids, nil
+}
+
+// keepsKeyword reports whether the mailbox stores the $Bounced keyword
+// permanently (PERMANENTFLAGS lists it or \*).
+func keepsKeyword(permanent []imap.Flag) bool {
+	for _, f := range permanent {
+		if f == imap.FlagWildcard || strings.EqualFold(string(f), string(FlagBounced)) {
+			return true
+		}
+	}
+	return false
+}
+
+// fetched is one message of a batch while it is being read.
+type fetched struct {
+	uid      imap.UID
+	size     int64
+	received time.Time
+	msg      store.Message
+}
+
+// batch fetches, parses, records and disposes of one batch of UIDs.
+func (w *Watcher) batch(ctx context.Context, s *session, uidValidity, lastUID uint32, uids []imap.UID, st *Stats) error {
+	// Sizes first, so an oversized message is never fetched whole.
+	msgs := make(map[imap.UID]*fetched, len(uids))
+	var set imap.UIDSet
+	set.AddNum(uids...)
+	if err := s.step("fetching sizes", func() error {
+		cmd := s.c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true})
+		for m := cmd.Next(); m != nil; m = cmd.Next() {
+			buf, err := m.Collect()
+			if err != nil {
+				cmd.Close()
+				return err
+			}
+			msgs[buf.UID] = &fetched{uid: buf.UID, size: buf.RFC822Size, received: buf.InternalDate}
+		}
+		return cmd.Close()
+	}); err != nil {
+		return err
+	}
+
+	var whole, partial imap.UIDSet
+	for _, f := range msgs {
+		if f.size > w.m.MaxSize {
+			partial.AddNum(f.uid)
+		} else {
+			whole.AddNum(f.uid)
+		}
+	}
+	if len(whole) > 0 {
+		if err := w.fetchBodies(s, whole, nil, msgs); err != nil {
+			return err
+		}
+	}
+	if len(partial) > 0 {
+		w.log.Warn("messages above max_size: reading only their beginning", "uids", partial.String(), "max_size", w.m.MaxSize)
+		if err := w.fetchBodies(s, partial, &imap.SectionPartial{Offset: 0, Size: w.m.MaxSize}, msgs); err != nil {
+			return err
+		}
+	}
+
+	b := store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID}
+	var processed, kept imap.UIDSet
+	for _, uid := range uids {
+		f, ok := msgs[uid]
+		if !ok {
+			continue // expunged by another client since the search
+		}
+		st.Messages++
+		st.Bytes += f.size
+		if w.opts.FetchOnly {
+			continue
+		}
+		if f.msg.Outcome == "" {
+			return fmt.Errorf("fetching UID %d: the server returned no body", uid)
+		}
+		b.Messages = append(b.Messages, f.msg)
+		switch f.msg.Outcome {
+		case store.OutcomeProcessed:
+			processed.AddNum(uid)
+		default:
+			kept.AddNum(uid)
+		}
+	}
+	if w.opts.FetchOnly {
+		return nil
+	}
+
+	res, err := w.rec.WriteBatch(ctx, b)
+	if err != nil {
+		return errRecorder{fmt.Errorf("recording batch of UIDs %s: %w (nothing was moved; the next pass retries)", set.String(), err)}
+	}
+	st.Batches++
+	st.Duplicates += res.Duplicates
+	for _, m := range b.Messages {
+		switch m.Outcome {
+		case store.OutcomeProcessed:
+			st.Processed++
+		case store.OutcomeUnrecognized:
+			st.Unrecognized++
+		default:
+			st.Failed++
+		}
+	}
+	w.log.Debug("batch recorded", "uids", set.String(), "messages", res.Messages, "duplicates", res.Duplicates,
+		"events", res.Events, "suppressed", res.Suppressed, "incidents", res.Incidents)
+	return w.dispose(s, processed, kept)
+}
+
+// fetchBodies streams the bodies of set (the first partial.Size bytes of each
+// when partial is set) into the parser, one message at a time, and fills in
+// msgs. It reads every literal to its end before the next, so a single
+// command is outstanding and go-imap's reader is never left blocked.
+func (w *Watcher) fetchBodies(s *session, set imap.UIDSet, partial *imap.SectionPartial, msgs map[imap.UID]*fetched) error {
+	section := &imap.FetchItemBodySection{Peek: true, Partial: partial}
+	return s.step("fetching bodies", func() error {
+		cmd := s.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
+		for m := cmd.Next(); m != nil; m = cmd.Next() {
+			var (
+				uid  imap.UID
+				read *store.Message
+			)
+			for item := m.Next(); item != nil; item = m.Next() {
+				switch item := item.(type) {
+				case imapclient.FetchItemDataUID:
+					uid = item.UID
+				case imapclient.FetchItemDataBodySection:
+					if item.Literal == nil {
+						continue
+					}
+					msg, err := w.read(item.Literal, partial != nil)
+					if err != nil {
+						cmd.Close()
+						return err
+					}
+					read = &msg
+				}
+			}
+			f, ok := msgs[uid]
+			if !ok || read == nil {
+				continue
+			}
+			read.UID, read.Size, read.ReceivedAt = uint32(uid), f.size, f.received
+			if partial != nil && read.Outcome != store.OutcomeProcessed {
+				read.Outcome = store.OutcomeFailed
+				read.Error = fmt.Sprintf("message of %d bytes exceeds max_size %d; its first %d bytes were not recognised", f.size, w.m.MaxSize, w.m.MaxSize)
+				read.Report = nil
+			}
+			f.msg = *read
+		}
+		return cmd.Close()
+	})
+}
+
+// headerSniffLimit bounds the copy of a message's beginning kept to read its
+// Message-ID.
+const headerSniffLimit = 16 << 10
+
+// read streams one message into the parser while hashing it. Whatever the
+// parser leaves unread is drained (and hashed) so the connection moves on.
+// Only an error reading from the server is returned; parse failures become
+// OutcomeFailed.
+func (w *Watcher) read(lit io.Reader, partial bool) (store.Message, error) {
+	h := sha256.New()
+	src := &countingReader{r: lit, h: h}
+	var msg store.Message
+	if w.opts.FetchOnly {
+		if _, err := io.Copy(io.Discard, src); err != nil {
+			return msg, fmt.Errorf("reading message: %w", err)
+		}
+		msg.Outcome = store.OutcomeUnrecognized
+		return msg, nil
+	}
+	opts := dsn.Options{MaxSize: w.m.MaxSize, CorrelationHeaders: w.m.CorrelationHeaders}
+	if partial {
+		opts.MaxSize++ // the first MaxSize bytes are all there is: not too large
+	}
+	rep, perr := w.opts.Parse(src, opts)
+	if _, err := io.Copy(io.Discard, src); err != nil {
+		return msg, fmt.Errorf("reading message: %w", err)
+	}
+	if src.err != nil {
+		// The parser's error may only echo the connection's.
+		return msg, fmt.Errorf("reading message: %w", src.err)
+	}
+	h.Sum(msg.ContentHash[:0])
+	msg.MessageID = messageID(src.head.Bytes())
+	switch {
+	case perr != nil:
+		msg.Outcome, msg.Error = store.OutcomeFailed, perr.Error()
+		if errors.Is(perr, dsn.ErrTooLarge) {
+			msg.Error = fmt.Sprintf("larger than max_size %d: %v", w.m.MaxSize, perr)
+		}
+	case rep == nil || rep.Kind == dsn.KindUnrecognized || rep.Kind == "":
+		msg.Outcome, msg.Report = store.OutcomeUnrecognized, rep
+	default:
+		msg.Outcome, msg.Report = store.OutcomeProcessed, rep
+	}
+	return msg, nil
+}
+
+// countingReader hashes what passes through, keeps the first bytes for the
+// Message-ID and remembers the source's first error other than EOF.
+type countingReader struct {
+	r    io.Reader
+	h    hash.Hash
+	head bytes.Buffer
+	err  error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.h.Write(p[:n])
+		if room := headerSniffLimit - c.head.Len(); room > 0 {
+			c.head.Write(p[:min(n, room)])
+		}
+	}
+	if err != nil && err != io.EOF && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// messageID returns the Message-ID header of a message's beginning, or "".
+func messageID(head []byte) string {
+	m, err := mail.ReadMessage(bytes.NewReader(head))
+	if err != nil {
+		return ""
+	}
+	return m.Header.Get("Message-Id")
+}
