@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/textproto"
 	"os"
 	"path/filepath"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -248,4 +248,3 @@ func requireEnv(t testing.TB, names ...string) []string {
 	}
 	return out
 }
-
