@@ -204,7 +204,7 @@ func (cfg *Config) decodeTop(d *decoder, s *section) {
 				d.fail(e, "want debug, info, warn or error")
 			}
 		case "shutdown_timeout":
-			cfg.ShutdownTimeout = d.duration(e)
+			cfg.ShutdownTimeout = d.duration(e, DefaultShutdownTimeout)
 		default:
 			d.fail(e, "unknown setting (mailbox settings belong in a [mailbox NAME] section)")
 		}
@@ -255,7 +255,7 @@ func decodeMailbox(d *decoder, s *section) Mailbox {
 		case "token_command":
 			m.Token.Command = e.value
 		case "token_lifetime":
-			m.Token.Lifetime = d.duration(e)
+			m.Token.Lifetime = d.duration(e, DefaultTokenLifetime)
 		case "folder":
 			m.Folder = e.value
 		case "schedule":
@@ -273,7 +273,7 @@ func decodeMailbox(d *decoder, s *section) Mailbox {
 		case "unrecognized_folder":
 			m.UnrecognizedFolder = e.value
 		case "timeout":
-			m.Timeout = d.duration(e)
+			m.Timeout = d.duration(e, DefaultTimeout)
 		case "correlation_headers":
 			m.CorrelationHeaders = []string{}
 			for _, h := range strings.Split(e.value, ",") {
@@ -462,10 +462,13 @@ func (d *decoder) int(e entry, min, max int) int {
 	return v
 }
 
-func (d *decoder) duration(e entry) time.Duration {
+// duration returns e's duration, or def (after recording the problem) when
+// it is not a positive one.
+func (d *decoder) duration(e entry, def time.Duration) time.Duration {
 	v, err := time.ParseDuration(e.value)
 	if err != nil || v <= 0 {
 		d.fail(e, "%q is not a positive duration such as 30s or 5m", e.value)
+		return def
 	}
 	return v
 }
