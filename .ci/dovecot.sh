@@ -71,6 +71,8 @@ userdb {
   args = username_format=%u $dir/users
 }
 mail_location = maildir:~/Maildir
+# A throw-away test server: never wait for the disk.
+mail_fsync = never
 namespace inbox {
   inbox = yes
   separator = /

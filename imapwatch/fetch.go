@@ -72,15 +72,121 @@ func (w *Watcher) attempt(ctx, work context.Context, st *Stats) error {
 			return err
 		}
 	}
+	return w.run(ctx, work, s, sel.UIDValidity, after, uids, st)
+}
+
+// disposeEvery is how many committed messages are gathered before they are
+// disposed of in one command per folder. Dovecot's MOVE costs about the same
+// for one UID as for hundreds, so fewer, larger moves are much faster; a
+// crash before the move only means the ledger skips the messages next time.
+const disposeEvery = 5000
+
+// job is one fetched batch on its way through the store.
+type job struct {
+	batch           store.Batch
+	set             imap.UIDSet // every UID of the batch, for messages
+	processed, kept imap.UIDSet
+	done            chan error
+	res             store.BatchResult
+}
+
+// run works the UIDs batch by batch. IMAP commands are issued from this
+// goroutine only, one at a time; the store's write of batch k runs in the
+// background while batch k+1 is fetched, and batch k is disposed of only
+// once its write has returned nil.
+func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after uint32, uids []imap.UID, st *Stats) error {
+	var (
+		inflight        *job
+		processed, kept imap.UIDSet
+		undisposed      int
+		stopped, failed error
+	)
+	// settle waits for the batch being written and queues it for
+	// disposition when it committed.
+	settle := func() error {
+		if inflight == nil {
+			return nil
+		}
+		j := inflight
+		inflight = nil
+		if err := <-j.done; err != nil {
+			return errRecorder{fmt.Errorf("recording batch of UIDs %s: %w (its messages were not moved; the next pass retries them)", j.set.String(), err)}
+		}
+		w.account(j, st)
+		processed.AddSet(j.processed)
+		kept.AddSet(j.kept)
+		undisposed += len(j.batch.Messages)
+		return nil
+	}
+	flush := func() error {
+		if undisposed == 0 {
+			return nil
+		}
+		err := w.dispose(s, processed, kept)
+		processed, kept, undisposed = nil, nil, 0
+		return err
+	}
+
 	for chunk := range slices.Chunk(uids, w.m.BatchSize) {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w before the next batch: %w", errStopped, ctx.Err())
+			stopped = fmt.Errorf("%w before the next batch: %w", errStopped, ctx.Err())
+			break
 		}
-		if err := w.batch(work, s, sel.UIDValidity, max(after, uint32(chunk[len(chunk)-1])), chunk, st); err != nil {
-			return err
+		j, err := w.fetchBatch(s, uidValidity, max(after, uint32(chunk[len(chunk)-1])), chunk, st)
+		if err != nil {
+			failed = err
+			break
+		}
+		if err := settle(); err != nil {
+			failed = err
+			break
+		}
+		if undisposed >= disposeEvery {
+			if err := flush(); err != nil {
+				failed = err
+				break
+			}
+		}
+		if j == nil || ctx.Err() != nil {
+			continue // fetch-only, or stopping: this batch rolls back
+		}
+		j.done = make(chan error, 1)
+		go func() {
+			var err error
+			j.res, err = w.rec.WriteBatch(work, j.batch)
+			j.done <- err
+		}()
+		inflight = j
+	}
+	// Whatever committed is disposed of, even when a later step failed.
+	if err := settle(); err != nil && failed == nil {
+		failed = err
+	}
+	if err := flush(); err != nil && failed == nil {
+		failed = err
+	}
+	if failed != nil {
+		return failed
+	}
+	return stopped
+}
+
+// account adds a committed batch to the pass's stats.
+func (w *Watcher) account(j *job, st *Stats) {
+	st.Batches++
+	st.Duplicates += j.res.Duplicates
+	for _, m := range j.batch.Messages {
+		switch m.Outcome {
+		case store.OutcomeProcessed:
+			st.Processed++
+		case store.OutcomeUnrecognized:
+			st.Unrecognized++
+		default:
+			st.Failed++
 		}
 	}
-	return nil
+	w.log.Debug("batch recorded", "uids", j.set.String(), "messages", j.res.Messages, "duplicates", j.res.Duplicates,
+		"events", j.res.Events, "suppressed", j.res.Suppressed, "incidents", j.res.Incidents)
 }
 
 // search returns the UIDs to fetch, in ascending order.
@@ -136,8 +242,9 @@ type fetched struct {
 	msg      store.Message
 }
 
-// batch fetches, parses, records and disposes of one batch of UIDs.
-func (w *Watcher) batch(ctx context.Context, s *session, uidValidity, lastUID uint32, uids []imap.UID, st *Stats) error {
+// fetchBatch fetches and parses one batch of UIDs. It returns nil (and no
+// error) in fetch-only mode.
+func (w *Watcher) fetchBatch(s *session, uidValidity, lastUID uint32, uids []imap.UID, st *Stats) (*job, error) {
 	// Sizes first, so an oversized message is never fetched whole.
 	msgs := make(map[imap.UID]*fetched, len(uids))
 	var set imap.UIDSet
@@ -154,7 +261,7 @@ func (w *Watcher) batch(ctx context.Context, s *session, uidValidity, lastUID ui
 		}
 		return cmd.Close()
 	}); err != nil {
-		return err
+		return nil, err
 	}
 
 	var whole, partial imap.UIDSet
@@ -167,18 +274,17 @@ func (w *Watcher) batch(ctx context.Context, s *session, uidValidity, lastUID ui
 	}
 	if len(whole) > 0 {
 		if err := w.fetchBodies(s, whole, nil, msgs); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if len(partial) > 0 {
 		w.log.Warn("messages above max_size: reading only their beginning", "uids", partial.String(), "max_size", w.m.MaxSize)
 		if err := w.fetchBodies(s, partial, &imap.SectionPartial{Offset: 0, Size: w.m.MaxSize}, msgs); err != nil {
-			return err
+			return nil, err
 		}
 	}
 
-	b := store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID}
-	var processed, kept imap.UIDSet
+	j := &job{batch: store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID}, set: set}
 	for _, uid := range uids {
 		f, ok := msgs[uid]
 		if !ok {
@@ -190,39 +296,19 @@ func (w *Watcher) batch(ctx context.Context, s *session, uidValidity, lastUID ui
 			continue
 		}
 		if f.msg.Outcome == "" {
-			return fmt.Errorf("fetching UID %d: the server returned no body", uid)
+			return nil, fmt.Errorf("fetching UID %d: the server returned no body", uid)
 		}
-		b.Messages = append(b.Messages, f.msg)
-		switch f.msg.Outcome {
-		case store.OutcomeProcessed:
-			processed.AddNum(uid)
-		default:
-			kept.AddNum(uid)
+		j.batch.Messages = append(j.batch.Messages, f.msg)
+		if f.msg.Outcome == store.OutcomeProcessed {
+			j.processed.AddNum(uid)
+		} else {
+			j.kept.AddNum(uid)
 		}
 	}
 	if w.opts.FetchOnly {
-		return nil
+		return nil, nil
 	}
-
-	res, err := w.rec.WriteBatch(ctx, b)
-	if err != nil {
-		return errRecorder{fmt.Errorf("recording batch of UIDs %s: %w (nothing was moved; the next pass retries)", set.String(), err)}
-	}
-	st.Batches++
-	st.Duplicates += res.Duplicates
-	for _, m := range b.Messages {
-		switch m.Outcome {
-		case store.OutcomeProcessed:
-			st.Processed++
-		case store.OutcomeUnrecognized:
-			st.Unrecognized++
-		default:
-			st.Failed++
-		}
-	}
-	w.log.Debug("batch recorded", "uids", set.String(), "messages", res.Messages, "duplicates", res.Duplicates,
-		"events", res.Events, "suppressed", res.Suppressed, "incidents", res.Incidents)
-	return w.dispose(s, processed, kept)
+	return j, nil
 }
 
 // fetchBodies streams the bodies of set (the first partial.Size bytes of each
