@@ -2,17 +2,27 @@
 # Starts a throw-away Dovecot IMAP server on loopback for the imapwatch tests:
 # plain/STARTTLS on 127.0.0.1:$DOVECOT_TEST_PORT (10143), implicit TLS on
 # 127.0.0.1:$DOVECOT_TEST_TLS_PORT (10993), one passwd-file user, maildir mail
-# in a temporary directory and a self-signed certificate made at startup.
+# in a temporary directory (mdbox, or maildir with DOVECOT_TEST_MAIL_FORMAT=maildir)
+# and a self-signed certificate made at startup.
 #
 # Source it (`. .ci/dovecot.sh`, as root or as yourself): it exports
 # TEST_IMAP_ADDR, TEST_IMAPS_ADDR, TEST_IMAP_USER, TEST_IMAP_PASSWORD and
 # TEST_IMAP_CA (the certificate to trust). Stop it with `dovecot_stop_test`.
+# Ports: DOVECOT_TEST_PORT and DOVECOT_TEST_TLS_PORT.
 # It does not `set -e`, so sourcing it never ends an interactive shell.
 
 dovecot_start_test() {
-	local dir port tls_port user group mail_user mail_uid mail_gid pw
+	local dir port tls_port user group mail_user mail_uid mail_gid pw mail_location
 	port=${DOVECOT_TEST_PORT:-10143}
 	tls_port=${DOVECOT_TEST_TLS_PORT:-10993}
+	case ${DOVECOT_TEST_MAIL_FORMAT:-mdbox} in
+	mdbox) mail_location='mdbox:~/mdbox' ;;
+	maildir) mail_location='maildir:~/Maildir' ;;
+	*)
+		echo "dovecot.sh: DOVECOT_TEST_MAIL_FORMAT must be mdbox or maildir" >&2
+		return 1
+		;;
+	esac
 	dir=$(mktemp -d /tmp/bounced-dovecot.XXXXXX) || return 1
 	chmod 755 "$dir"
 	pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
@@ -42,7 +52,7 @@ dovecot_start_test() {
 	chmod 644 "$dir/server.crt"
 	chmod 600 "$dir/server.key"
 
-	echo "bounces:{PLAIN}$pw:$mail_uid:$mail_gid::$dir/mail/%u" >"$dir/users"
+	echo "bounces:{PLAIN}$pw:$mail_uid:$mail_gid::$dir/mail/bounces" >"$dir/users"
 	chmod 644 "$dir/users"
 
 	cat >"$dir/dovecot.conf" <<CONF
@@ -70,7 +80,9 @@ userdb {
   driver = passwd-file
   args = username_format=%u $dir/users
 }
-mail_location = maildir:~/Maildir
+# mdbox, Dovecot's own format, by default: with maildir every MOVE renames
+# files and costs as much as fetching the message (see README, benchmark).
+mail_location = $mail_location
 # A throw-away test server: never wait for the disk.
 mail_fsync = never
 namespace inbox {

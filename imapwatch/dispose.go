@@ -1,8 +1,10 @@
 package imapwatch
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -124,4 +126,100 @@ func (w *Watcher) flag(s *session, set imap.UIDSet, flags ...imap.Flag) error {
 	return s.step("flagging UIDs "+set.String(), func() error {
 		return s.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: flags}, nil).Close()
 	})
+}
+
+// disposal is the UIDs of committed batches to dispose of.
+type disposal struct{ processed, kept imap.UIDSet }
+
+// disposer disposes of committed batches on its own connection, so that the
+// server's work for MOVE (as costly as the fetch itself on Dovecot) overlaps
+// with fetching the next batches. Batches that queue up while a command runs
+// are merged into one command per folder.
+type disposer struct {
+	w     *Watcher
+	work  context.Context
+	queue chan disposal
+	done  chan struct{}
+	bad   atomic.Bool
+	err   error // set before done is closed
+}
+
+func (w *Watcher) startDisposer(work context.Context) *disposer {
+	d := &disposer{w: w, work: work, queue: make(chan disposal, 64), done: make(chan struct{})}
+	go d.loop()
+	return d
+}
+
+// send queues a committed batch.
+func (d *disposer) send(p disposal) { d.queue <- p }
+
+// failed reports whether the disposer has given up; finish returns why.
+func (d *disposer) failed() bool { return d.bad.Load() }
+
+// finish waits until everything queued is disposed of and closes the
+// disposer's connection.
+func (d *disposer) finish() error {
+	close(d.queue)
+	<-d.done
+	return d.err
+}
+
+func (d *disposer) loop() {
+	defer close(d.done)
+	var s *session
+	defer func() {
+		if s != nil {
+			s.close()
+		}
+	}()
+	for p := range d.queue {
+		if d.err != nil {
+			continue // drain: these are fetched again and skipped by the ledger next time
+		}
+		open := true
+		for open {
+			select {
+			case more, ok := <-d.queue:
+				if !ok {
+					open = false
+					break
+				}
+				p.processed.AddSet(more.processed)
+				p.kept.AddSet(more.kept)
+			default:
+				open = false
+			}
+		}
+		if s == nil {
+			var err error
+			if s, err = d.connect(); err != nil {
+				d.fail(err)
+				continue
+			}
+		}
+		if err := d.w.dispose(s, p.processed, p.kept); err != nil {
+			d.fail(err)
+		}
+	}
+}
+
+func (d *disposer) fail(err error) {
+	d.err = fmt.Errorf("disposing of recorded messages: %w", err)
+	d.bad.Store(true)
+}
+
+// connect opens the disposer's connection with the mailbox selected.
+func (d *disposer) connect() (*session, error) {
+	s, err := dial(d.work, d.w.m, d.w.tokens, nil, d.w.log)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.step("selecting "+d.w.m.Folder, func() error {
+		_, err := s.c.Select(d.w.m.Folder, nil).Wait()
+		return err
+	}); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
 }

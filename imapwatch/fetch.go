@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -75,12 +74,6 @@ func (w *Watcher) attempt(ctx, work context.Context, st *Stats) error {
 	return w.run(ctx, work, s, sel.UIDValidity, after, uids, st)
 }
 
-// disposeEvery is how many committed messages are gathered before they are
-// disposed of in one command per folder. Dovecot's MOVE costs about the same
-// for one UID as for hundreds, so fewer, larger moves are much faster; a
-// crash before the move only means the ledger skips the messages next time.
-const disposeEvery = 5000
-
 // job is one fetched batch on its way through the store.
 type job struct {
 	batch           store.Batch
@@ -90,19 +83,23 @@ type job struct {
 	res             store.BatchResult
 }
 
-// run works the UIDs batch by batch. IMAP commands are issued from this
-// goroutine only, one at a time; the store's write of batch k runs in the
-// background while batch k+1 is fetched, and batch k is disposed of only
-// once its write has returned nil.
+// run works the UIDs batch by batch, as a pipeline of three stages that
+// overlap: this goroutine fetches and parses batch k+1 on the main
+// connection (one command at a time) while the store writes batch k in the
+// background and a disposer moves or flags the batches already committed on
+// a second connection. A batch reaches the disposer only after its
+// WriteBatch returned nil.
 func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after uint32, uids []imap.UID, st *Stats) error {
 	var (
 		inflight        *job
-		processed, kept imap.UIDSet
-		undisposed      int
+		disp            *disposer
 		stopped, failed error
 	)
-	// settle waits for the batch being written and queues it for
-	// disposition when it committed.
+	if !w.opts.FetchOnly && w.m.Disposition != config.DispositionLeave {
+		disp = w.startDisposer(work)
+	}
+	// settle waits for the batch being written and hands it to the
+	// disposer when it committed.
 	settle := func() error {
 		if inflight == nil {
 			return nil
@@ -113,24 +110,19 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 			return errRecorder{fmt.Errorf("recording batch of UIDs %s: %w (its messages were not moved; the next pass retries them)", j.set.String(), err)}
 		}
 		w.account(j, st)
-		processed.AddSet(j.processed)
-		kept.AddSet(j.kept)
-		undisposed += len(j.batch.Messages)
-		return nil
-	}
-	flush := func() error {
-		if undisposed == 0 {
-			return nil
+		if disp != nil {
+			disp.send(disposal{processed: j.processed, kept: j.kept})
 		}
-		err := w.dispose(s, processed, kept)
-		processed, kept, undisposed = nil, nil, 0
-		return err
+		return nil
 	}
 
 	for chunk := range slices.Chunk(uids, w.m.BatchSize) {
 		if ctx.Err() != nil {
 			stopped = fmt.Errorf("%w before the next batch: %w", errStopped, ctx.Err())
 			break
+		}
+		if disp != nil && disp.failed() {
+			break // reported by finish below
 		}
 		j, err := w.fetchBatch(s, uidValidity, max(after, uint32(chunk[len(chunk)-1])), chunk, st)
 		if err != nil {
@@ -140,12 +132,6 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 		if err := settle(); err != nil {
 			failed = err
 			break
-		}
-		if undisposed >= disposeEvery {
-			if err := flush(); err != nil {
-				failed = err
-				break
-			}
 		}
 		if j == nil || ctx.Err() != nil {
 			continue // fetch-only, or stopping: this batch rolls back
@@ -162,8 +148,10 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 	if err := settle(); err != nil && failed == nil {
 		failed = err
 	}
-	if err := flush(); err != nil && failed == nil {
-		failed = err
+	if disp != nil {
+		if err := disp.finish(); err != nil && failed == nil {
+			failed = err
+		}
 	}
 	if failed != nil {
 		return failed
@@ -358,7 +346,7 @@ func (w *Watcher) fetchBodies(s *session, set imap.UIDSet, partial *imap.Section
 
 // headerSniffLimit bounds the copy of a message's beginning kept to read its
 // Message-ID.
-const headerSniffLimit = 16 << 10
+const headerSniffLimit = 8 << 10
 
 // read streams one message into the parser while hashing it. Whatever the
 // parser leaves unread is drained (and hashed) so the connection moves on.
@@ -426,11 +414,27 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// messageID returns the Message-ID header of a message's beginning, or "".
+// messageID returns the Message-ID header field of a message's beginning,
+// or "" when the header block holds none (or is cut before it).
 func messageID(head []byte) string {
-	m, err := mail.ReadMessage(bytes.NewReader(head))
-	if err != nil {
-		return ""
+	const name = "message-id:"
+	for len(head) > 0 {
+		line, rest, _ := bytes.Cut(head, []byte("\n"))
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			return "" // end of the header block
+		}
+		if len(line) > len(name) && bytes.EqualFold(line[:len(name)], []byte(name)) {
+			value := append([]byte(nil), line[len(name):]...)
+			// RFC 5322 section 2.2.3: folded continuation lines.
+			for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+				var next []byte
+				next, rest, _ = bytes.Cut(rest, []byte("\n"))
+				value = append(value, bytes.TrimRight(next, "\r")...)
+			}
+			return string(bytes.TrimSpace(value))
+		}
+		head = rest
 	}
-	return m.Header.Get("Message-Id")
+	return ""
 }

@@ -332,8 +332,8 @@ func TestConnectionDroppedMidFetchIsRetried(t *testing.T) {
 	if st.Processed != 6 || len(rec.recorded) != 6 {
 		t.Errorf("stats %+v, recorded %d; want all 6 processed once", st, len(rec.recorded))
 	}
-	if got := ms.accepted.Load(); got != 3 {
-		t.Errorf("%d connections, want 3 (test client, dropped pass, retry)", got)
+	if got := ms.accepted.Load(); got != 4 {
+		t.Errorf("%d connections, want 4 (test client, dropped pass, retry and its disposer)", got)
 	}
 	if got := stateOf(t, c, "Processed").Messages; got != 6 {
 		t.Errorf("Processed holds %d, want 6", got)
@@ -538,5 +538,20 @@ func TestSchedulerIdleWakesUp(t *testing.T) {
 	}
 	if st := s.Statuses(); len(st) != 1 || st[0].LastSuccess.IsZero() {
 		t.Errorf("statuses = %+v", st)
+	}
+}
+
+func TestMessageID(t *testing.T) {
+	cases := map[string]string{
+		"From: a\r\nMessage-ID: <x@y>\r\n\r\nbody":            "<x@y>",
+		"message-id:\r\n <folded@y>\r\nSubject: s\r\n\r\n":    "<folded@y>",
+		"From: a\n\nMessage-ID: <in-body@y>\n":                "",
+		"Subject: no id\r\n\r\n":                              "",
+		"X-Message-ID: <not-this@y>\r\nMessage-Id: <a@b>\r\n": "<a@b>",
+	}
+	for in, want := range cases {
+		if got := messageID([]byte(in)); got != want {
+			t.Errorf("messageID(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
