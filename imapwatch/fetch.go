@@ -424,7 +424,7 @@ func messageID(head []byte) string {
 		if len(line) == 0 {
 			return "" // end of the header block
 		}
-		if len(line) > len(name) && bytes.EqualFold(line[:len(name)], []byte(name)) {
+		if len(line) >= len(name) && bytes.EqualFold(line[:len(name)], []byte(name)) {
 			value := append([]byte(nil), line[len(name):]...)
 			// RFC 5322 section 2.2.3: folded continuation lines.
 			for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
