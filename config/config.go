@@ -94,7 +94,7 @@ type Mailbox struct {
 	Line int // line of the section header, for messages
 
 	Address            string // host:port
-	TLS                TLSMode
+	TLS                TLSMode // required unless the port is 993 (implicit) or 143 (starttls)
 	CAFile             string // PEM bundle to verify the server with, instead of the system roots
 	ServerName         string // name to verify the certificate against; defaults to the host
 	InsecureSkipVerify bool   // do not verify the certificate (logged as a warning)
@@ -299,10 +299,13 @@ func (m *Mailbox) validate(d *decoder, line int) {
 		d.fail(at, "address %q is not host:port: %v", m.Address, err)
 	}
 	if m.TLS == "" && err == nil {
-		if port == "993" {
+		switch port {
+		case "993":
 			m.TLS = TLSImplicit
-		} else {
+		case "143":
 			m.TLS = TLSStartTLS
+		default:
+			d.fail(at, "tls is required with port %s: implicit (TLS from the start, like 993) or starttls (like 143)", port)
 		}
 	}
 	if m.TLS == TLSNone && !m.AllowPlaintext && err == nil && !IsLoopback(host) {

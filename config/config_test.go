@@ -85,6 +85,10 @@ password_env = P
 address = imap.example.com:993
 username = u
 auth = xoauth2
+[mailbox port]
+address = imap.example.com:10993
+username = u
+password_env = P
 [nonsense]
 no equals sign here
 `))
@@ -103,8 +107,9 @@ no equals sign here
 		`line 13: mailbox "x" defined twice`,
 		`mailbox "plain": tls = none to imap.example.com would send the password in clear text`,
 		`mailbox "oauth": auth = xoauth2 needs token_file or token_command`,
-		`line 23: unknown section kind "nonsense"`,
-		"line 24: expected key = value",
+		`line 23: mailbox "port": tls is required with port 10993`,
+		`line 27: unknown section kind "nonsense"`,
+		"line 28: expected key = value",
 	}
 	text := problems.Error()
 	for _, w := range want {

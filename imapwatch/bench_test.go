@@ -185,7 +185,7 @@ func appendPipelined(t *testing.T, c *imapclient.Client, folder string, n int) {
 }
 
 // generatedDSN returns the i-th of a family of realistic RFC 3464 bounces
-// (about 2.5 KB each) with varied reasons and recipients.
+// (about 1.5 KB each) with varied reasons and recipients.
 func generatedDSN(i int) []byte {
 	reasons := []struct{ status, diag string }{
 		{"5.1.1", "550 5.1.1 <%s>: Recipient address rejected: User unknown in virtual mailbox table"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,10 +84,28 @@ func runOnce(ctx context.Context, e env, args []string) int {
 		}
 		fmt.Fprintf(e.stdout, "%s: %s\n", m.Name, summary(r.st, *fetchOnly))
 	}
+	if peak := peakRSS(); peak != "" {
+		fmt.Fprintf(e.stdout, "peak memory (VmHWM): %s\n", peak)
+	}
 	if failed > 0 {
 		return 1
 	}
 	return 0
+}
+
+// peakRSS returns the process's peak resident set size as Linux reports it,
+// or "" elsewhere.
+func peakRSS() string {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return ""
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 // summary describes a pass in one line, with its rate.
