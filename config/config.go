@@ -93,12 +93,12 @@ type Mailbox struct {
 	Name string
 	Line int // line of the section header, for messages
 
-	Address            string // host:port
+	Address            string  // host:port
 	TLS                TLSMode // required unless the port is 993 (implicit) or 143 (starttls)
-	CAFile             string // PEM bundle to verify the server with, instead of the system roots
-	ServerName         string // name to verify the certificate against; defaults to the host
-	InsecureSkipVerify bool   // do not verify the certificate (logged as a warning)
-	AllowPlaintext     bool   // allow TLS none to a non-loopback host
+	CAFile             string  // PEM bundle to verify the server with, instead of the system roots
+	ServerName         string  // name to verify the certificate against; defaults to the host
+	InsecureSkipVerify bool    // do not verify the certificate (logged as a warning)
+	AllowPlaintext     bool    // allow TLS none to a non-loopback host
 
 	Username string
 	Auth     AuthMethod
