@@ -320,9 +320,14 @@ func (w *Watcher) fetchBodies(s *session, set imap.UIDSet, partial *imap.Section
 					if item.Literal == nil {
 						continue
 					}
-					msg, err := w.read(item.Literal, partial != nil)
+					msg, err := w.read(item.Literal, item.Literal.Size(), partial != nil)
 					if err != nil {
-						cmd.Close()
+						// The connection broke inside a literal. go-imap's
+						// reader goroutine resumes reading as soon as the
+						// literal errs, so nothing here may touch the
+						// command again: close the client, which waits
+						// for that goroutine to end, and give up.
+						s.c.Close()
 						return err
 					}
 					read = &msg
@@ -352,28 +357,38 @@ const headerSniffLimit = 8 << 10
 // parser leaves unread is drained (and hashed) so the connection moves on.
 // Only an error reading from the server is returned; parse failures become
 // OutcomeFailed.
-func (w *Watcher) read(lit io.Reader, partial bool) (store.Message, error) {
+//
+// A literal that ends before its announced size means the connection was
+// lost (go-imap then reports a plain EOF): that is an error too, so a
+// truncated message is never hashed and recorded as if whole.
+func (w *Watcher) read(lit io.Reader, size int64, partial bool) (store.Message, error) {
 	h := sha256.New()
 	src := &countingReader{r: lit, h: h}
 	var msg store.Message
-	if w.opts.FetchOnly {
+	complete := func() error {
 		if _, err := io.Copy(io.Discard, src); err != nil {
-			return msg, fmt.Errorf("reading message: %w", err)
+			return fmt.Errorf("reading message: %w", err)
 		}
+		if src.err != nil {
+			// The parser's error may only echo the connection's.
+			return fmt.Errorf("reading message: %w", src.err)
+		}
+		if src.n != size {
+			return fmt.Errorf("reading message: connection lost after %d of %d bytes: %w", src.n, size, io.ErrUnexpectedEOF)
+		}
+		return nil
+	}
+	if w.opts.FetchOnly {
 		msg.Outcome = store.OutcomeUnrecognized
-		return msg, nil
+		return msg, complete()
 	}
 	opts := dsn.Options{MaxSize: w.m.MaxSize, CorrelationHeaders: w.m.CorrelationHeaders}
 	if partial {
 		opts.MaxSize++ // the first MaxSize bytes are all there is: not too large
 	}
 	rep, perr := w.opts.Parse(src, opts)
-	if _, err := io.Copy(io.Discard, src); err != nil {
-		return msg, fmt.Errorf("reading message: %w", err)
-	}
-	if src.err != nil {
-		// The parser's error may only echo the connection's.
-		return msg, fmt.Errorf("reading message: %w", src.err)
+	if err := complete(); err != nil {
+		return msg, err
 	}
 	h.Sum(msg.ContentHash[:0])
 	msg.MessageID = messageID(src.head.Bytes())
@@ -391,25 +406,36 @@ func (w *Watcher) read(lit io.Reader, partial bool) (store.Message, error) {
 	return msg, nil
 }
 
-// countingReader hashes what passes through, keeps the first bytes for the
-// Message-ID and remembers the source's first error other than EOF.
+// countingReader hashes and counts what passes through and keeps the first
+// bytes for the Message-ID. Its first error, EOF included, is final: the
+// source is never read again after it (go-imap's reader goroutine owns the
+// connection again once a literal has ended or failed).
 type countingReader struct {
 	r    io.Reader
+	n    int64
 	h    hash.Hash
 	head bytes.Buffer
-	err  error
+	err  error // the source's first error other than EOF
+	done error // the first error returned, returned again on every Read
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.done != nil {
+		return 0, c.done
+	}
 	n, err := c.r.Read(p)
+	c.n += int64(n)
 	if n > 0 {
 		c.h.Write(p[:n])
 		if room := headerSniffLimit - c.head.Len(); room > 0 {
 			c.head.Write(p[:min(n, room)])
 		}
 	}
-	if err != nil && err != io.EOF && c.err == nil {
-		c.err = err
+	if err != nil {
+		c.done = err
+		if err != io.EOF {
+			c.err = err
+		}
 	}
 	return n, err
 }
