@@ -7,7 +7,9 @@
 #
 # Source it (`. .ci/dovecot.sh`, as root or as yourself): it exports
 # TEST_IMAP_ADDR, TEST_IMAPS_ADDR, TEST_IMAP_USER, TEST_IMAP_PASSWORD and
-# TEST_IMAP_CA (the certificate to trust). Stop it with `dovecot_stop_test`.
+# TEST_IMAP_CA (the certificate to trust), and TEST_IMAP_NOMOVE_ADDR and
+# TEST_IMAP_NOUIDPLUS_ADDR (plaintext, advertising fewer capabilities). Stop
+# it with `dovecot_stop_test`.
 # Ports: DOVECOT_TEST_PORT and DOVECOT_TEST_TLS_PORT.
 # It does not `set -e`, so sourcing it never ends an interactive shell.
 
@@ -94,13 +96,26 @@ protocol imap {
 }
 service imap-login {
   inet_listener imap {
-    address = 127.0.0.1
+    address = 127.0.0.1, 127.0.0.2, 127.0.0.3
     port = $port
   }
   inet_listener imaps {
     address = 127.0.0.1
     port = $tls_port
     ssl = yes
+  }
+}
+# Older servers, for the disposition fallbacks: on 127.0.0.2 no MOVE (COPY,
+# \\Deleted and UID EXPUNGE instead), on 127.0.0.3 neither MOVE nor UIDPLUS
+# (COPY and a flag: never a plain EXPUNGE).
+local 127.0.0.2 {
+  protocol imap {
+    imap_capability = IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE UIDPLUS
+  }
+}
+local 127.0.0.3 {
+  protocol imap {
+    imap_capability = IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE
   }
 }
 service anvil {
@@ -130,6 +145,8 @@ CONF
 	export TEST_IMAP_USER=bounces
 	export TEST_IMAP_PASSWORD=$pw
 	export TEST_IMAP_CA=$dir/server.crt
+	export TEST_IMAP_NOMOVE_ADDR=127.0.0.2:$port
+	export TEST_IMAP_NOUIDPLUS_ADDR=127.0.0.3:$port
 	echo "dovecot.sh: Dovecot on $TEST_IMAP_ADDR (STARTTLS) and $TEST_IMAPS_ADDR (TLS), mail in $dir/mail"
 }
 

@@ -305,3 +305,51 @@ func startCuttingProxy(t testing.TB, target string, limit int64) *cuttingProxy {
 	}()
 	return p
 }
+
+func TestDovecotDispositionFallbacks(t *testing.T) {
+	d := requireDovecot(t)
+	v := requireEnv(t, "TEST_IMAP_NOMOVE_ADDR", "TEST_IMAP_NOUIDPLUS_ADDR")
+	cases := []struct {
+		name      string
+		addr      string
+		disp      config.Disposition
+		inboxLeft bool // the originals stay, flagged, for lack of UIDPLUS
+	}{
+		{"no-move", v[0], config.DispositionMove, false},
+		{"no-move-no-uidplus", v[1], config.DispositionMove, true},
+		{"delete-no-uidplus", v[1], config.DispositionDelete, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			folder := uniqueFolder("caps")
+			c := d.client(t, folder)
+			bounces := fill(t, c, folder, 0, 6)
+			m := d.mailbox(t, folder)
+			m.Address, m.TLS, m.CAFile, m.Disposition = tc.addr, config.TLSNone, "", tc.disp
+			rec := newMemRecorder()
+			w := New(m, rec, testOptions(t))
+			mustPass(t, w)
+
+			inbox := stateOf(t, c, folder)
+			if tc.inboxLeft && (inbox.Messages != 6 || inbox.Bounced != 6) {
+				t.Errorf("%s = %+v, want all 6 kept and flagged $Bounced", folder, inbox)
+			}
+			if !tc.inboxLeft && inbox.Messages != 0 {
+				t.Errorf("%s = %+v, want empty", folder, inbox)
+			}
+			wantProcessed := bounces
+			if tc.disp == config.DispositionDelete {
+				wantProcessed = 0
+			}
+			if got := stateOf(t, c, m.ProcessedFolder).Messages; got != wantProcessed {
+				t.Errorf("%s holds %d, want %d", m.ProcessedFolder, got, wantProcessed)
+			}
+			if got := stateOf(t, c, m.UnrecognizedFolder).Messages; got != 6-bounces {
+				t.Errorf("%s holds %d, want %d", m.UnrecognizedFolder, got, 6-bounces)
+			}
+			if st := mustPass(t, w); st.Messages != 0 {
+				t.Errorf("second pass fetched %d, want 0", st.Messages)
+			}
+		})
+	}
+}
