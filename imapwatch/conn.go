@@ -24,23 +24,25 @@ var ErrTimeout = errors.New("imapwatch: network step timed out")
 
 // session is one logged-in IMAP connection. go-imap has no context: the
 // session closes the client when ctx is done, and a watchdog closes it when a
-// network step exceeds the timeout.
+// network step makes no progress for the timeout.
 type session struct {
 	c        *imapclient.Client
 	timeout  time.Duration
 	timedOut atomic.Bool
 	stopCtx  func() bool
+	watchdog *time.Timer // of the running step; steps run one at a time
 }
 
 // step runs one network step under the watchdog. If the step outlives the
-// timeout the connection is closed and the step's error wraps ErrTimeout.
+// timeout (counted from its start or its last progress call) the connection
+// is closed and the step's error wraps ErrTimeout.
 func (s *session) step(what string, f func() error) error {
-	t := time.AfterFunc(s.timeout, func() {
+	s.watchdog = time.AfterFunc(s.timeout, func() {
 		s.timedOut.Store(true)
 		s.c.Close()
 	})
 	err := f()
-	t.Stop()
+	s.watchdog.Stop()
 	if err != nil {
 		if s.timedOut.Load() {
 			return fmt.Errorf("%s: %w after %s (%v)", what, ErrTimeout, s.timeout, err)
@@ -48,6 +50,14 @@ func (s *session) step(what string, f func() error) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// progress restarts the running step's watchdog: a long FETCH that keeps
+// delivering messages is not stuck.
+func (s *session) progress() {
+	if s.watchdog != nil {
+		s.watchdog.Reset(s.timeout)
+	}
 }
 
 // close logs out politely, bounded by the timeout, and releases the client.

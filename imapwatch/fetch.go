@@ -240,6 +240,7 @@ func (w *Watcher) fetchBatch(s *session, uidValidity, lastUID uint32, uids []ima
 	if err := s.step("fetching sizes", func() error {
 		cmd := s.c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true})
 		for m := cmd.Next(); m != nil; m = cmd.Next() {
+			s.progress()
 			buf, err := m.Collect()
 			if err != nil {
 				cmd.Close()
@@ -308,6 +309,7 @@ func (w *Watcher) fetchBodies(s *session, set imap.UIDSet, partial *imap.Section
 	return s.step("fetching bodies", func() error {
 		cmd := s.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
 		for m := cmd.Next(); m != nil; m = cmd.Next() {
+			s.progress()
 			var (
 				uid  imap.UID
 				read *store.Message

@@ -51,6 +51,11 @@ func (s *Scheduler) Statuses() []Status {
 // worker so the mailbox keeps its schedule.
 func (s *Scheduler) Run(ctx context.Context) error {
 	c := cron.New(cron.WithLogger(cronLogger{s.log}))
+	for _, w := range s.watchers {
+		if _, err := cron.ParseStandard(w.m.Schedule); err != nil {
+			return fmt.Errorf("scheduling mailbox %s: %w", w.m.Name, err)
+		}
+	}
 	var wg sync.WaitGroup
 	for _, w := range s.watchers {
 		kick := make(chan struct{}, 1)
