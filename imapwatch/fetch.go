@@ -20,9 +20,9 @@ import (
 	"github.com/bounced/bounced/store"
 )
 
-// attempt is one connection's worth of a pass: connect, select, then batch
-// after batch until the mailbox has nothing above the checkpoint. Progress is
-// kept in st across attempts.
+// attempt is one connection's worth of a pass: connect, select, find the
+// messages to read, then batch after batch until none is left. Progress is
+// kept in st across attempts: a retry resumes after the last committed batch.
 func (w *Watcher) attempt(ctx, work context.Context, st *Stats) error {
 	s, err := dial(work, w.m, w.tokens, nil, w.log)
 	if err != nil {
@@ -164,6 +164,8 @@ func (w *Watcher) account(j *job, st *Stats) {
 	st.Batches++
 	st.Duplicates += j.res.Duplicates
 	for _, m := range j.batch.Messages {
+		st.Messages++
+		st.Bytes += m.Size
 		switch m.Outcome {
 		case store.OutcomeProcessed:
 			st.Processed++
@@ -279,9 +281,9 @@ func (w *Watcher) fetchBatch(s *session, uidValidity, lastUID uint32, uids []ima
 		if !ok {
 			continue // expunged by another client since the search
 		}
-		st.Messages++
-		st.Bytes += f.size
 		if w.opts.FetchOnly {
+			st.Messages++
+			st.Bytes += f.size
 			continue
 		}
 		if f.msg.Outcome == "" {

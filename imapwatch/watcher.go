@@ -39,8 +39,8 @@ type Options struct {
 
 // Stats counts what a pass did.
 type Stats struct {
-	Messages     int   // messages fetched
-	Bytes        int64 // bytes fetched
+	Messages     int   // messages recorded (fetched, with FetchOnly)
+	Bytes        int64 // their size
 	Batches      int   // batches committed
 	Processed    int   // recognised and recorded
 	Unrecognized int   // kept in the unrecognized folder
