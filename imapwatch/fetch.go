@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -97,6 +98,11 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 	)
 	if !w.opts.FetchOnly && w.m.Disposition != config.DispositionLeave {
 		disp = w.startDisposer(work)
+		defer func() {
+			if disp != nil { // a panic (from the parser, say) skipped finish
+				disp.finish()
+			}
+		}()
 	}
 	// settle waits for the batch being written and hands it to the
 	// disposer when it committed.
@@ -149,7 +155,9 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 		failed = err
 	}
 	if disp != nil {
-		if err := disp.finish(); err != nil && failed == nil {
+		err := disp.finish()
+		disp = nil
+		if err != nil && failed == nil {
 			failed = err
 		}
 	}
@@ -390,7 +398,7 @@ func (w *Watcher) read(lit io.Reader, size int64, partial bool) (store.Message, 
 	if partial {
 		opts.MaxSize++ // the first MaxSize bytes are all there is: not too large
 	}
-	rep, perr := w.opts.Parse(src, opts)
+	rep, perr := w.parse(src, opts)
 	if err := complete(); err != nil {
 		return msg, err
 	}
@@ -408,6 +416,19 @@ func (w *Watcher) read(lit io.Reader, size int64, partial bool) (store.Message, 
 		msg.Outcome, msg.Report = store.OutcomeProcessed, rep
 	}
 	return msg, nil
+}
+
+// parse runs the parser, turning a panic into an error: a parser bug on one
+// message must not stop the mailbox, and the literal must still be read to
+// its end (go-imap's reader waits for that, and Close with it).
+func (w *Watcher) parse(r io.Reader, opts dsn.Options) (rep *dsn.Report, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.log.Error("the parser panicked; the message is kept as failed", "panic", v, "stack", string(debug.Stack()))
+			rep, err = nil, fmt.Errorf("parser panicked: %v", v)
+		}
+	}()
+	return w.opts.Parse(r, opts)
 }
 
 // countingReader hashes and counts what passes through and keeps the first

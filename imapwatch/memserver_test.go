@@ -555,3 +555,61 @@ func TestMessageID(t *testing.T) {
 		}
 	}
 }
+
+func TestSchedulerNeverOverlapsAndSurvivesParserPanics(t *testing.T) {
+	ms := startMemServer(t, imap.CapSet{imap.CapIMAP4rev2: {}})
+	c := ms.client(t)
+	fill(t, c, "INBOX", 0, 2)
+	m := ms.mailbox(t, "INBOX")
+	m.Schedule = "@every 1s"
+	rec := newMemRecorder()
+	var running, overlaps, passes atomic.Int32
+	rec.afterCommit = func(store.Batch) error {
+		if running.Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		time.Sleep(1500 * time.Millisecond) // longer than the schedule's period
+		running.Add(-1)
+		passes.Add(1)
+		return nil
+	}
+	var panicked atomic.Bool
+	opts := testOptions(t)
+	opts.Parse = func(r io.Reader, o dsn.Options) (*dsn.Report, error) {
+		if !panicked.Swap(true) {
+			panic("parser bug")
+		}
+		return testParse(r, o)
+	}
+	w := New(m, rec, opts)
+	s := NewScheduler([]*Watcher{w}, opts.Logger)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	deadline := time.Now().Add(8 * time.Second)
+	for passes.Load() < 1 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	// A new message mid-way keeps later passes busy, ticks keep coming.
+	appendMessages(t, c, "INBOX", bounceMessage(10, true, 0))
+	for passes.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if !panicked.Load() || passes.Load() < 2 {
+		t.Fatalf("panicked %v, passes %d: want a panic and then passes that go on", panicked.Load(), passes.Load())
+	}
+	if overlaps.Load() != 0 {
+		t.Errorf("%d overlapping passes", overlaps.Load())
+	}
+	rec.mu.Lock()
+	locked := len(rec.locked)
+	rec.mu.Unlock()
+	if locked != 0 {
+		t.Errorf("the mailbox lock is still held after the panic")
+	}
+	if got := rec.outcomes(); got[store.OutcomeFailed] != 1 || len(rec.recorded) != 3 {
+		t.Errorf("recorded %v, want 3 with the one the parser choked on as failed", got)
+	}
+}
