@@ -24,7 +24,10 @@ var ErrTimeout = errors.New("imapwatch: network step timed out")
 
 // session is one logged-in IMAP connection. go-imap has no context: the
 // session closes the client when ctx is done, and a watchdog closes it when a
-// network step makes no progress for the timeout.
+// network step makes no progress for the timeout. (Deadlines set on the
+// net.Conn would not hold: go-imap resets them itself around every read and
+// write. The dial and the TLS handshake, before go-imap has the connection,
+// use the context and the timeout directly.)
 type session struct {
 	c        *imapclient.Client
 	timeout  time.Duration

@@ -244,11 +244,15 @@ func TestDovecotIdle(t *testing.T) {
 	m := d.mailbox(t, folder)
 	m.Idle = true
 	rec := newMemRecorder()
-	s := NewScheduler([]*Watcher{New(m, rec, testOptions(t))}, testOptions(t).Logger)
+	opts := testOptions(t)
+	var started <-chan struct{}
+	opts.Logger, started = idleWatch(t)
+	w := New(m, rec, opts)
+	s := NewScheduler([]*Watcher{w}, opts.Logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- s.Run(ctx) }()
-	time.Sleep(time.Second)
+	waitIdle(t, w, started)
 	appendMessages(t, c, folder, bounceMessage(1, true, 0))
 	start := time.Now()
 	for len(rec.outcomes()) == 0 && time.Since(start) < 10*time.Second {

@@ -133,6 +133,40 @@ func testOptions(t *testing.T) Options {
 
 type testWriter struct{ t *testing.T }
 
+// idleWatch is a logger for t that also reports when IDLE has started.
+func idleWatch(t *testing.T) (*slog.Logger, <-chan struct{}) {
+	started := make(chan struct{})
+	var once sync.Once
+	w := writerFunc(func(p []byte) (int, error) {
+		if strings.Contains(string(p), "IDLE started") {
+			once.Do(func() { close(started) })
+		}
+		return testWriter{t}.Write(p)
+	})
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})), started
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// waitIdle waits until IDLE has started and w's first pass (at start) is
+// over, so that only IDLE can notice what is delivered next.
+func waitIdle(t *testing.T, w *Watcher, started <-chan struct{}) {
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("IDLE did not start within 10s")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for st := w.Status(); st.LastSuccess.IsZero() || st.Running; st = w.Status() {
+		if time.Now().After(deadline) {
+			t.Fatal("the first pass did not finish within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
@@ -516,14 +550,17 @@ func TestSchedulerIdleWakesUp(t *testing.T) {
 	m.Idle = true
 	m.Schedule = "@every 1h" // only IDLE can wake it within the test
 	rec := newMemRecorder()
-	w := New(m, rec, testOptions(t))
-	s := NewScheduler([]*Watcher{w}, testOptions(t).Logger)
+	opts := testOptions(t)
+	var started <-chan struct{}
+	opts.Logger, started = idleWatch(t)
+	w := New(m, rec, opts)
+	s := NewScheduler([]*Watcher{w}, opts.Logger)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- s.Run(ctx) }()
 
-	// Let the first pass and the IDLE connection start, then deliver.
-	time.Sleep(300 * time.Millisecond)
+	// Let the IDLE connection start, then deliver.
+	waitIdle(t, w, started)
 	appendMessages(t, c, "INBOX", bounceMessage(1, true, 0))
 	deadline := time.Now().Add(5 * time.Second)
 	for len(rec.outcomes()) == 0 && time.Now().Before(deadline) {

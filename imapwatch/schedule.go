@@ -167,7 +167,6 @@ func (w *Watcher) idleSession(ctx context.Context, knock func()) error {
 	}); err != nil {
 		return err
 	}
-	w.log.Debug("IDLE started")
 	for {
 		var cmd *imapclient.IdleCommand
 		if err := s.step("starting IDLE", func() (err error) {
@@ -176,6 +175,7 @@ func (w *Watcher) idleSession(ctx context.Context, knock func()) error {
 		}); err != nil {
 			return err
 		}
+		w.log.Debug("IDLE started")
 		refresh := time.NewTimer(idleRefresh)
 		var stopErr error
 	wait:
