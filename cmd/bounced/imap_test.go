@@ -137,7 +137,7 @@ func TestCheckConfig(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	// Secrets are only checked once the file itself is sound.
+	// Secrets are checked too, and reported with the file's problems.
 	code, _, errOut = runCmd(context.Background(), "check-config", "-config", writeConfig(t, mailboxSection("a", "127.0.0.1:143", "BOUNCED_TEST_UNSET_PW")))
 	if code != 1 || !strings.Contains(errOut, "BOUNCED_TEST_UNSET_PW is not set") {
 		t.Errorf("unset password: code %d, stderr %q", code, errOut)
