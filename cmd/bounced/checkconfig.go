@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/bounced/bounced/config"
+)
+
+// defaultConfigPath is where the daemon looks for its configuration unless
+// -config or BOUNCED_CONFIG says otherwise.
+const defaultConfigPath = "/etc/bounced/bounced.conf"
+
+// configFlag registers -config on fs with its default from the environment.
+func configFlag(fs *flag.FlagSet) *string {
+	def := os.Getenv("BOUNCED_CONFIG")
+	if def == "" {
+		def = defaultConfigPath
+	}
+	return fs.String("config", def, "configuration `file` (default from BOUNCED_CONFIG)")
+}
+
+// loadConfig reads the configuration and checks what it refers to. It prints
+// every problem to w and returns nil when there was any.
+func loadConfig(w io.Writer, path string, needDatabase bool) *config.Config {
+	cfg, err := config.Load(path)
+	var problems config.Problems
+	if err != nil && !errors.As(err, &problems) {
+		fmt.Fprintf(w, "bounced: %v\n", err)
+		return nil
+	}
+	if cfg != nil {
+		problems = append(problems, cfg.CheckEnvironment(needDatabase)...)
+	}
+	if len(problems) > 0 {
+		fmt.Fprintf(w, "%s: %d problem(s):\n", path, len(problems))
+		for _, p := range problems {
+			fmt.Fprintf(w, "  %v\n", p)
+		}
+		return nil
+	}
+	return cfg
+}
+
+func runCheckConfig(ctx context.Context, e env, args []string) int {
+	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	path := configFlag(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "Usage: bounced check-config [-config FILE]")
+		fmt.Fprintln(e.stderr, "\nChecks the configuration file, the cron schedules, that every secret and CA")
+		fmt.Fprintln(e.stderr, "file can be read and that DATABASE_URL is set. Prints every problem found;")
+		fmt.Fprintln(e.stderr, "exit status 1 if there is any. Connects to nothing.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return 2
+	}
+	cfg := loadConfig(e.stderr, *path, true)
+	if cfg == nil {
+		return 1
+	}
+	fmt.Fprintf(e.stdout, "%s: OK, %d mailbox(es)\n", *path, len(cfg.Mailboxes))
+	for _, m := range cfg.Mailboxes {
+		fmt.Fprintf(e.stdout, "  %s: %s@%s %s (tls %s, auth %s), schedule %q, idle %v, disposition %s\n",
+			m.Name, m.Username, m.Address, m.Folder, m.TLS, m.Auth, m.Schedule, m.Idle, m.Disposition)
+	}
+	return 0
+}

@@ -1,0 +1,507 @@
+// Package config reads and validates the bounced configuration file: the
+// daemon's own settings and one section per watched mailbox.
+//
+// The format is a small INI dialect (see parseINI) so that the example file
+// can carry comments and no dependency is needed. Secrets never appear in the
+// file itself: it names an environment variable or a file to read them from.
+package config
+
+import (
+	"bytes"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Defaults applied to keys the file leaves out.
+const (
+	DefaultListen             = ":8080"
+	DefaultSchedule           = "@every 1m"
+	DefaultBatchSize          = 100
+	DefaultMaxSize            = 25 << 20
+	DefaultTimeout            = 30 * time.Second
+	DefaultShutdownTimeout    = 30 * time.Second
+	DefaultFolder             = "INBOX"
+	DefaultProcessedFolder    = "Processed"
+	DefaultUnrecognizedFolder = "Unrecognized"
+	DefaultTokenLifetime      = 50 * time.Minute
+)
+
+// TLSMode says how the IMAP connection is secured.
+type TLSMode string
+
+// The TLS modes.
+const (
+	TLSImplicit TLSMode = "implicit" // TLS from the first byte (port 993)
+	TLSStartTLS TLSMode = "starttls" // plain connect, then STARTTLS (port 143)
+	TLSNone     TLSMode = "none"     // plaintext: loopback only unless allow_plaintext
+)
+
+// AuthMethod says how bounced authenticates to the IMAP server.
+type AuthMethod string
+
+// The authentication methods.
+const (
+	AuthLogin   AuthMethod = "login"   // IMAP LOGIN with a password
+	AuthPlain   AuthMethod = "plain"   // SASL PLAIN with a password
+	AuthXOAUTH2 AuthMethod = "xoauth2" // SASL XOAUTH2 with a bearer token (Gmail, Microsoft 365)
+)
+
+// Disposition says what becomes of a message once its batch has committed.
+type Disposition string
+
+// The dispositions.
+const (
+	DispositionMove   Disposition = "move"   // move to the processed folder (default)
+	DispositionFlag   Disposition = "flag"   // set \Seen and $Bounced, leave in place
+	DispositionDelete Disposition = "delete" // delete; only when configured explicitly
+	DispositionLeave  Disposition = "leave"  // touch nothing
+)
+
+// Config is a whole configuration file.
+type Config struct {
+	// Path is the file the configuration was read from.
+	Path string
+	// Listen is the address `bounced run` serves /healthz and /readyz on.
+	Listen string
+	// LogFormat is "text" or "json".
+	LogFormat string
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+	// ShutdownTimeout bounds how long a running batch may take to finish
+	// after SIGTERM before its connection is closed.
+	ShutdownTimeout time.Duration
+	// Mailboxes lists the watched mailboxes in file order.
+	Mailboxes []Mailbox
+}
+
+// Mailbox is one watched mailbox: where it is, how to log in, when to look
+// and what to do with the messages.
+type Mailbox struct {
+	// Name identifies the mailbox in logs, in the ledger and checkpoint, and
+	// in the advisory lock. Renaming it makes bounced rescan the mailbox (the
+	// ledger keeps the counts right).
+	Name string
+	Line int // line of the section header, for messages
+
+	Address            string  // host:port
+	TLS                TLSMode // required unless the port is 993 (implicit) or 143 (starttls)
+	CAFile             string  // PEM bundle to verify the server with, instead of the system roots
+	ServerName         string  // name to verify the certificate against; defaults to the host
+	InsecureSkipVerify bool    // do not verify the certificate (logged as a warning)
+	AllowPlaintext     bool    // allow TLS none to a non-loopback host
+
+	Username string
+	Auth     AuthMethod
+	Password SecretSource // for login and plain
+	Token    TokenSource  // for xoauth2
+
+	Folder             string // the mailbox to read, INBOX by default
+	Schedule           string // cron expression or descriptor
+	Idle               bool   // IDLE between ticks, to process new bounces within seconds
+	BatchSize          int
+	MaxSize            int64 // bytes of one message read at most
+	Disposition        Disposition
+	ProcessedFolder    string
+	UnrecognizedFolder string
+	Timeout            time.Duration // per network step
+	CorrelationHeaders []string      // nil: the parser's defaults
+}
+
+// Problems is every problem found in a configuration. Its Error lists them one
+// per line.
+type Problems []error
+
+func (p Problems) Error() string {
+	lines := make([]string, len(p))
+	for i, err := range p {
+		lines[i] = err.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns the individual problems.
+func (p Problems) Unwrap() []error { return p }
+
+// Load reads and validates the configuration file at path. On failure the
+// error is a Problems listing everything wrong with the file, not just the
+// first thing. It reads no secrets; see CheckEnvironment.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	cfg, problems := Parse(data)
+	if cfg != nil {
+		cfg.Path = path
+	}
+	if len(problems) > 0 {
+		return cfg, problems
+	}
+	return cfg, nil
+}
+
+// Parse decodes and validates a configuration file's contents. It returns the
+// configuration as far as it could be read and every problem found.
+func Parse(data []byte) (*Config, Problems) {
+	sections, problems := parseINI(bytes.NewReader(data))
+	cfg := &Config{
+		Listen:          DefaultListen,
+		LogFormat:       "text",
+		LogLevel:        slog.LevelInfo,
+		ShutdownTimeout: DefaultShutdownTimeout,
+	}
+	seen := map[string]int{}
+	for _, s := range sections {
+		d := decoder{problems: &problems}
+		switch s.kind {
+		case "":
+			d.prefix = ""
+			cfg.decodeTop(&d, s)
+		case "mailbox":
+			if s.name == "" {
+				problems = append(problems, fmt.Errorf("line %d: a mailbox section needs a name: [mailbox NAME]", s.line))
+				continue
+			}
+			if first, dup := seen[s.name]; dup {
+				problems = append(problems, fmt.Errorf("line %d: mailbox %q defined twice (first on line %d)", s.line, s.name, first))
+				continue
+			}
+			seen[s.name] = s.line
+			d.prefix = fmt.Sprintf("mailbox %q: ", s.name)
+			cfg.Mailboxes = append(cfg.Mailboxes, decodeMailbox(&d, s))
+		default:
+			problems = append(problems, fmt.Errorf("line %d: unknown section kind %q (want [mailbox NAME])", s.line, s.kind))
+		}
+	}
+	if len(cfg.Mailboxes) == 0 && len(problems) == 0 {
+		problems = append(problems, errors.New("no [mailbox NAME] section: nothing to watch"))
+	}
+	return cfg, problems
+}
+
+func (cfg *Config) decodeTop(d *decoder, s *section) {
+	for _, e := range s.entries {
+		switch e.key {
+		case "listen":
+			cfg.Listen = e.value
+			if _, _, err := net.SplitHostPort(e.value); err != nil {
+				d.fail(e, "not a host:port address: %v", err)
+			}
+		case "log_format":
+			cfg.LogFormat = d.oneOf(e, "text", "json")
+		case "log_level":
+			if err := cfg.LogLevel.UnmarshalText([]byte(e.value)); err != nil {
+				d.fail(e, "want debug, info, warn or error")
+			}
+		case "shutdown_timeout":
+			cfg.ShutdownTimeout = d.duration(e, DefaultShutdownTimeout)
+		default:
+			d.fail(e, "unknown setting (mailbox settings belong in a [mailbox NAME] section)")
+		}
+	}
+}
+
+func decodeMailbox(d *decoder, s *section) Mailbox {
+	m := Mailbox{
+		Name:               s.name,
+		Line:               s.line,
+		Auth:               AuthLogin,
+		Folder:             DefaultFolder,
+		Schedule:           DefaultSchedule,
+		BatchSize:          DefaultBatchSize,
+		MaxSize:            DefaultMaxSize,
+		Disposition:        DispositionMove,
+		ProcessedFolder:    DefaultProcessedFolder,
+		UnrecognizedFolder: DefaultUnrecognizedFolder,
+		Timeout:            DefaultTimeout,
+		Token:              TokenSource{Lifetime: DefaultTokenLifetime},
+	}
+	for _, e := range s.entries {
+		switch e.key {
+		case "address":
+			m.Address = e.value
+		case "tls":
+			m.TLS = TLSMode(d.oneOf(e, string(TLSImplicit), string(TLSStartTLS), string(TLSNone)))
+		case "ca_file":
+			m.CAFile = e.value
+		case "server_name":
+			m.ServerName = e.value
+		case "insecure_skip_verify":
+			m.InsecureSkipVerify = d.bool(e)
+		case "allow_plaintext":
+			m.AllowPlaintext = d.bool(e)
+		case "username":
+			m.Username = e.value
+		case "auth":
+			m.Auth = AuthMethod(d.oneOf(e, string(AuthLogin), string(AuthPlain), string(AuthXOAUTH2)))
+		case "password_env":
+			m.Password.Env = e.value
+		case "password_file":
+			m.Password.File = e.value
+		case "password":
+			d.fail(e, "passwords do not belong in the file: use password_env or password_file")
+		case "token_file":
+			m.Token.File = e.value
+		case "token_command":
+			m.Token.Command = e.value
+		case "token_lifetime":
+			m.Token.Lifetime = d.duration(e, DefaultTokenLifetime)
+		case "folder":
+			m.Folder = e.value
+		case "schedule":
+			m.Schedule = e.value
+		case "idle":
+			m.Idle = d.bool(e)
+		case "batch_size":
+			m.BatchSize = d.int(e, 1, 5000)
+		case "max_size":
+			m.MaxSize = d.size(e)
+		case "disposition":
+			m.Disposition = Disposition(d.oneOf(e, string(DispositionMove), string(DispositionFlag), string(DispositionDelete), string(DispositionLeave)))
+		case "processed_folder":
+			m.ProcessedFolder = e.value
+		case "unrecognized_folder":
+			m.UnrecognizedFolder = e.value
+		case "timeout":
+			m.Timeout = d.duration(e, DefaultTimeout)
+		case "correlation_headers":
+			m.CorrelationHeaders = []string{}
+			for _, h := range strings.Split(e.value, ",") {
+				if h = strings.TrimSpace(h); h != "" {
+					m.CorrelationHeaders = append(m.CorrelationHeaders, h)
+				}
+			}
+		default:
+			d.fail(e, "unknown setting")
+		}
+	}
+	m.validate(d, s.line)
+	return m
+}
+
+func (m *Mailbox) validate(d *decoder, line int) {
+	at := entry{line: line, key: "[mailbox]"}
+	host, port, err := net.SplitHostPort(m.Address)
+	switch {
+	case m.Address == "":
+		d.fail(at, "address is required (host:port)")
+	case err != nil:
+		d.fail(at, "address %q is not host:port: %v", m.Address, err)
+	}
+	if m.TLS == "" && err == nil {
+		switch port {
+		case "993":
+			m.TLS = TLSImplicit
+		case "143":
+			m.TLS = TLSStartTLS
+		default:
+			d.fail(at, "tls is required with port %s: implicit (TLS from the start, like 993) or starttls (like 143)", port)
+		}
+	}
+	if m.TLS == TLSNone && !m.AllowPlaintext && err == nil && !IsLoopback(host) {
+		d.fail(at, "tls = none to %s would send the password in clear text: use implicit or starttls, or set allow_plaintext = true", host)
+	}
+	if m.TLS == TLSNone && (m.CAFile != "" || m.InsecureSkipVerify) {
+		d.fail(at, "ca_file and insecure_skip_verify make no sense with tls = none")
+	}
+	if m.Username == "" {
+		d.fail(at, "username is required")
+	}
+	switch m.Auth {
+	case AuthLogin, AuthPlain:
+		if m.Password.Env == "" && m.Password.File == "" {
+			d.fail(at, "auth = %s needs password_env or password_file", m.Auth)
+		}
+		if m.Password.Env != "" && m.Password.File != "" {
+			d.fail(at, "set only one of password_env and password_file")
+		}
+		if m.Token.File != "" || m.Token.Command != "" {
+			d.fail(at, "token_file and token_command are for auth = xoauth2")
+		}
+	case AuthXOAUTH2:
+		if m.Token.File == "" && m.Token.Command == "" {
+			d.fail(at, "auth = xoauth2 needs token_file or token_command")
+		}
+		if m.Token.File != "" && m.Token.Command != "" {
+			d.fail(at, "set only one of token_file and token_command")
+		}
+		if m.Password.Env != "" || m.Password.File != "" {
+			d.fail(at, "password_env and password_file are for auth = login or plain")
+		}
+	}
+	if m.Token.Lifetime <= 0 {
+		d.fail(at, "token_lifetime must be positive")
+	}
+	if m.Folder == "" {
+		d.fail(at, "folder must not be empty")
+	}
+	if _, err := cron.ParseStandard(m.Schedule); err != nil {
+		d.fail(at, "schedule %q is not a valid cron expression: %v", m.Schedule, err)
+	}
+	if m.MaxSize < 1024 && m.MaxSize != 0 {
+		d.fail(at, "max_size must be at least 1KiB")
+	}
+	if m.Timeout <= 0 {
+		d.fail(at, "timeout must be positive")
+	}
+	if m.Disposition == DispositionMove && m.ProcessedFolder == "" {
+		d.fail(at, "disposition = move needs a processed_folder")
+	}
+	if m.Disposition != DispositionLeave && m.UnrecognizedFolder == "" {
+		d.fail(at, "unrecognized_folder must not be empty: unrecognized messages are kept there")
+	}
+	for _, f := range []string{m.ProcessedFolder, m.UnrecognizedFolder} {
+		if f != "" && strings.EqualFold(f, m.Folder) {
+			d.fail(at, "folder %q cannot also be the processed or unrecognized folder", f)
+		}
+	}
+}
+
+// CheckEnvironment checks what Load cannot see in the file alone: that every
+// secret can be read, that CA files hold certificates and that DATABASE_URL
+// is set when needDatabase. It returns every problem found.
+func (cfg *Config) CheckEnvironment(needDatabase bool) Problems {
+	var problems Problems
+	if needDatabase && os.Getenv("DATABASE_URL") == "" {
+		problems = append(problems, errors.New("DATABASE_URL is not set in the environment"))
+	}
+	for _, m := range cfg.Mailboxes {
+		prefix := fmt.Sprintf("mailbox %q: ", m.Name)
+		switch m.Auth {
+		case AuthLogin, AuthPlain:
+			if s, err := m.Password.Read(); err != nil {
+				problems = append(problems, fmt.Errorf("%s%w", prefix, err))
+			} else if s.Reveal() == "" {
+				problems = append(problems, fmt.Errorf("%spassword is empty", prefix))
+			}
+		case AuthXOAUTH2:
+			if m.Token.File != "" {
+				if _, err := os.Stat(m.Token.File); err != nil {
+					problems = append(problems, fmt.Errorf("%stoken_file: %w", prefix, err))
+				}
+			}
+		}
+		if m.CAFile != "" {
+			if _, err := LoadCAFile(m.CAFile); err != nil {
+				problems = append(problems, fmt.Errorf("%s%w", prefix, err))
+			}
+		}
+	}
+	return problems
+}
+
+// LoadCAFile reads a PEM bundle into a certificate pool.
+func LoadCAFile(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("reading ca_file %s: no PEM certificate found", path)
+	}
+	return pool, nil
+}
+
+// IsLoopback reports whether host names this machine: "localhost" or a
+// loopback IP address. It does no DNS lookup.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// decoder turns entries into typed values, recording problems.
+type decoder struct {
+	prefix   string
+	problems *[]error
+}
+
+func (d *decoder) fail(e entry, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if e.key == "[mailbox]" {
+		*d.problems = append(*d.problems, fmt.Errorf("line %d: %s%s", e.line, d.prefix, msg))
+		return
+	}
+	*d.problems = append(*d.problems, fmt.Errorf("line %d: %s%s: %s", e.line, d.prefix, e.key, msg))
+}
+
+func (d *decoder) oneOf(e entry, allowed ...string) string {
+	v := strings.ToLower(e.value)
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	d.fail(e, "%q is not one of %s", e.value, strings.Join(allowed, ", "))
+	return ""
+}
+
+func (d *decoder) bool(e entry) bool {
+	v, err := strconv.ParseBool(e.value)
+	if err != nil {
+		d.fail(e, "%q is not true or false", e.value)
+	}
+	return v
+}
+
+func (d *decoder) int(e entry, min, max int) int {
+	v, err := strconv.Atoi(e.value)
+	if err != nil || v < min || v > max {
+		d.fail(e, "%q is not a whole number from %d to %d", e.value, min, max)
+	}
+	return v
+}
+
+// duration returns e's duration, or def (after recording the problem) when
+// it is not a positive one.
+func (d *decoder) duration(e entry, def time.Duration) time.Duration {
+	v, err := time.ParseDuration(e.value)
+	if err != nil || v <= 0 {
+		d.fail(e, "%q is not a positive duration such as 30s or 5m", e.value)
+		return def
+	}
+	return v
+}
+
+// sizeUnits maps the accepted size suffixes to their multipliers.
+var sizeUnits = map[string]int64{
+	"": 1, "b": 1,
+	"k": 1 << 10, "kb": 1000, "kib": 1 << 10,
+	"m": 1 << 20, "mb": 1000 * 1000, "mib": 1 << 20,
+	"g": 1 << 30, "gb": 1000 * 1000 * 1000, "gib": 1 << 30,
+}
+
+func (d *decoder) size(e entry) int64 {
+	s := strings.TrimSpace(e.value)
+	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	if i < 0 {
+		i = len(s)
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	mult, ok := sizeUnits[strings.ToLower(strings.TrimSpace(s[i:]))]
+	if err != nil || !ok || n <= 0 {
+		units := make([]string, 0, len(sizeUnits))
+		for u := range sizeUnits {
+			if u != "" {
+				units = append(units, u)
+			}
+		}
+		sort.Strings(units)
+		d.fail(e, "%q is not a size such as 25MiB (units: %s)", e.value, strings.Join(units, ", "))
+		return 0
+	}
+	return n * mult
+}

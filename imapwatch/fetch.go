@@ -1,0 +1,491 @@
+package imapwatch
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/bounced/bounced/config"
+	"github.com/bounced/bounced/dsn"
+	"github.com/bounced/bounced/store"
+)
+
+// attempt is one connection's worth of a pass: connect, select, find the
+// messages to read, then batch after batch until none is left. Progress is
+// kept in st across attempts: a retry resumes after the last committed batch.
+func (w *Watcher) attempt(ctx, work context.Context, st *Stats) error {
+	s, err := dial(work, w.m, w.tokens, nil, w.log)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+
+	var sel *imap.SelectData
+	if err := s.step("selecting "+w.m.Folder, func() (err error) {
+		sel, err = s.c.Select(w.m.Folder, &imap.SelectOptions{ReadOnly: w.opts.FetchOnly}).Wait()
+		return err
+	}); err != nil {
+		return err
+	}
+
+	var cp store.Checkpoint
+	if !w.opts.FetchOnly {
+		if cp, err = w.rec.Checkpoint(work, w.m.Name); err != nil {
+			return errRecorder{fmt.Errorf("reading checkpoint: %w", err)}
+		}
+	}
+	after := cp.LastUID
+	if cp.UIDValidity != 0 && cp.UIDValidity != sel.UIDValidity {
+		// RFC 9051 section 2.3.1.1: the old UIDs mean nothing now. Read
+		// everything again; the ledger's content hash keeps counts right.
+		w.log.Warn("UIDVALIDITY changed, rescanning the mailbox",
+			"old_uidvalidity", cp.UIDValidity, "uidvalidity", sel.UIDValidity)
+		after = 0
+		st.Rescanned = true
+	}
+	if sel.NumMessages == 0 {
+		return nil
+	}
+
+	uids, err := w.search(s, sel, after)
+	if err != nil {
+		return err
+	}
+	if len(uids) == 0 {
+		return nil
+	}
+	w.log.Debug("new messages", "count", len(uids), "after_uid", after, "uidvalidity", sel.UIDValidity)
+
+	if !w.opts.FetchOnly {
+		if err := w.ensureFolders(s); err != nil {
+			return err
+		}
+	}
+	return w.run(ctx, work, s, sel.UIDValidity, after, uids, st)
+}
+
+// job is one fetched batch on its way through the store.
+type job struct {
+	batch           store.Batch
+	set             imap.UIDSet // every UID of the batch, for messages
+	processed, kept imap.UIDSet
+	done            chan error
+	res             store.BatchResult
+}
+
+// run works the UIDs batch by batch, as a pipeline of three stages that
+// overlap: this goroutine fetches and parses batch k+1 on the main
+// connection (one command at a time) while the store writes batch k in the
+// background and a disposer moves or flags the batches already committed on
+// a second connection. A batch reaches the disposer only after its
+// WriteBatch returned nil.
+func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after uint32, uids []imap.UID, st *Stats) error {
+	var (
+		inflight        *job
+		disp            *disposer
+		stopped, failed error
+	)
+	if !w.opts.FetchOnly && w.m.Disposition != config.DispositionLeave {
+		disp = w.startDisposer(work)
+		defer func() {
+			if disp != nil { // a panic (from the parser, say) skipped finish
+				disp.finish()
+			}
+		}()
+	}
+	// settle waits for the batch being written and hands it to the
+	// disposer when it committed.
+	settle := func() error {
+		if inflight == nil {
+			return nil
+		}
+		j := inflight
+		inflight = nil
+		if err := <-j.done; err != nil {
+			return errRecorder{fmt.Errorf("recording batch of UIDs %s: %w (its messages were not moved; the next pass retries them)", j.set.String(), err)}
+		}
+		w.account(j, st)
+		if disp != nil {
+			disp.send(disposal{processed: j.processed, kept: j.kept})
+		}
+		return nil
+	}
+
+	for chunk := range slices.Chunk(uids, w.m.BatchSize) {
+		if ctx.Err() != nil {
+			stopped = fmt.Errorf("%w before the next batch: %w", errStopped, ctx.Err())
+			break
+		}
+		if disp != nil && disp.failed() {
+			break // reported by finish below
+		}
+		j, err := w.fetchBatch(s, uidValidity, max(after, uint32(chunk[len(chunk)-1])), chunk, st)
+		if err != nil {
+			failed = err
+			break
+		}
+		if err := settle(); err != nil {
+			failed = err
+			break
+		}
+		if j == nil || ctx.Err() != nil {
+			continue // fetch-only, or stopping: this batch rolls back
+		}
+		j.done = make(chan error, 1)
+		go func() {
+			var err error
+			j.res, err = w.rec.WriteBatch(work, j.batch)
+			j.done <- err
+		}()
+		inflight = j
+	}
+	// Whatever committed is disposed of, even when a later step failed.
+	if err := settle(); err != nil && failed == nil {
+		failed = err
+	}
+	if disp != nil {
+		err := disp.finish()
+		disp = nil
+		if err != nil && failed == nil {
+			failed = err
+		}
+	}
+	if failed != nil {
+		return failed
+	}
+	return stopped
+}
+
+// account adds a committed batch to the pass's stats.
+func (w *Watcher) account(j *job, st *Stats) {
+	st.Batches++
+	st.Duplicates += j.res.Duplicates
+	for _, m := range j.batch.Messages {
+		st.Messages++
+		st.Bytes += m.Size
+		switch m.Outcome {
+		case store.OutcomeProcessed:
+			st.Processed++
+		case store.OutcomeUnrecognized:
+			st.Unrecognized++
+		default:
+			st.Failed++
+		}
+	}
+	w.log.Debug("batch recorded", "uids", j.set.String(), "messages", j.res.Messages, "duplicates", j.res.Duplicates,
+		"events", j.res.Events, "suppressed", j.res.Suppressed, "incidents", j.res.Incidents)
+}
+
+// search returns the UIDs to fetch, in ascending order.
+//
+// With the leave disposition (and when the server will not keep the $Bounced
+// keyword) that is every UID above the checkpoint. Otherwise it is every
+// message not yet marked $Bounced, whatever its UID: after a move or flag
+// only those remain, and a message whose batch committed but whose
+// disposition did not happen (a crash, a dropped connection) is fetched again,
+// skipped by the ledger and disposed of then.
+func (w *Watcher) search(s *session, sel *imap.SelectData, after uint32) ([]imap.UID, error) {
+	criteria := &imap.SearchCriteria{NotFlag: []imap.Flag{FlagBounced}}
+	if w.opts.FetchOnly || w.m.Disposition == config.DispositionLeave || !keepsKeyword(sel.PermanentFlags) {
+		criteria = &imap.SearchCriteria{
+			UID: []imap.UIDSet{{imap.UIDRange{Start: imap.UID(after + 1), Stop: 0}}},
+		}
+	}
+	var uids []imap.UID
+	if err := s.step("searching for new messages", func() error {
+		data, err := s.c.UIDSearch(criteria, nil).Wait()
+		if err != nil {
+			return err
+		}
+		uids = data.AllUIDs()
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if criteria.UID != nil {
+		// "n:*" always matches the highest UID, even below n.
+		uids = slices.DeleteFunc(uids, func(u imap.UID) bool { return uint32(u) <= after })
+	}
+	slices.Sort(uids)
+	return uids, nil
+}
+
+// keepsKeyword reports whether the mailbox stores the $Bounced keyword
+// permanently (PERMANENTFLAGS lists it or \*).
+func keepsKeyword(permanent []imap.Flag) bool {
+	for _, f := range permanent {
+		if f == imap.FlagWildcard || strings.EqualFold(string(f), string(FlagBounced)) {
+			return true
+		}
+	}
+	return false
+}
+
+// fetched is one message of a batch while it is being read.
+type fetched struct {
+	uid      imap.UID
+	size     int64
+	received time.Time
+	msg      store.Message
+}
+
+// fetchBatch fetches and parses one batch of UIDs. It returns nil (and no
+// error) in fetch-only mode.
+func (w *Watcher) fetchBatch(s *session, uidValidity, lastUID uint32, uids []imap.UID, st *Stats) (*job, error) {
+	// Sizes first, so an oversized message is never fetched whole.
+	msgs := make(map[imap.UID]*fetched, len(uids))
+	var set imap.UIDSet
+	set.AddNum(uids...)
+	if err := s.step("fetching sizes", func() error {
+		cmd := s.c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true})
+		for m := cmd.Next(); m != nil; m = cmd.Next() {
+			s.progress()
+			buf, err := m.Collect()
+			if err != nil {
+				cmd.Close()
+				return err
+			}
+			msgs[buf.UID] = &fetched{uid: buf.UID, size: buf.RFC822Size, received: buf.InternalDate}
+		}
+		return cmd.Close()
+	}); err != nil {
+		return nil, err
+	}
+
+	var whole, partial imap.UIDSet
+	for _, f := range msgs {
+		if f.size > w.m.MaxSize {
+			partial.AddNum(f.uid)
+		} else {
+			whole.AddNum(f.uid)
+		}
+	}
+	if len(whole) > 0 {
+		if err := w.fetchBodies(s, whole, nil, msgs); err != nil {
+			return nil, err
+		}
+	}
+	if len(partial) > 0 {
+		w.log.Warn("messages above max_size: reading only their beginning", "uids", partial.String(), "max_size", w.m.MaxSize)
+		if err := w.fetchBodies(s, partial, &imap.SectionPartial{Offset: 0, Size: w.m.MaxSize}, msgs); err != nil {
+			return nil, err
+		}
+	}
+
+	j := &job{batch: store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID}, set: set}
+	for _, uid := range uids {
+		f, ok := msgs[uid]
+		if !ok {
+			continue // expunged by another client since the search
+		}
+		if w.opts.FetchOnly {
+			st.Messages++
+			st.Bytes += f.size
+			continue
+		}
+		if f.msg.Outcome == "" {
+			return nil, fmt.Errorf("fetching UID %d: the server returned no body", uid)
+		}
+		j.batch.Messages = append(j.batch.Messages, f.msg)
+		if f.msg.Outcome == store.OutcomeProcessed {
+			j.processed.AddNum(uid)
+		} else {
+			j.kept.AddNum(uid)
+		}
+	}
+	if w.opts.FetchOnly {
+		return nil, nil
+	}
+	return j, nil
+}
+
+// fetchBodies streams the bodies of set (the first partial.Size bytes of each
+// when partial is set) into the parser, one message at a time, and fills in
+// msgs. It reads every literal to its end before the next, so a single
+// command is outstanding and go-imap's reader is never left blocked.
+func (w *Watcher) fetchBodies(s *session, set imap.UIDSet, partial *imap.SectionPartial, msgs map[imap.UID]*fetched) error {
+	section := &imap.FetchItemBodySection{Peek: true, Partial: partial}
+	return s.step("fetching bodies", func() error {
+		cmd := s.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
+		for m := cmd.Next(); m != nil; m = cmd.Next() {
+			s.progress()
+			var (
+				uid  imap.UID
+				read *store.Message
+			)
+			for item := m.Next(); item != nil; item = m.Next() {
+				switch item := item.(type) {
+				case imapclient.FetchItemDataUID:
+					uid = item.UID
+				case imapclient.FetchItemDataBodySection:
+					if item.Literal == nil {
+						continue
+					}
+					msg, err := w.read(item.Literal, item.Literal.Size(), partial != nil)
+					if err != nil {
+						// The connection broke inside a literal. go-imap's
+						// reader goroutine resumes reading as soon as the
+						// literal errs, so nothing here may touch the
+						// command again: close the client, which waits
+						// for that goroutine to end, and give up.
+						s.c.Close()
+						return err
+					}
+					read = &msg
+				}
+			}
+			f, ok := msgs[uid]
+			if !ok || read == nil {
+				continue
+			}
+			read.UID, read.Size, read.ReceivedAt = uint32(uid), f.size, f.received
+			if partial != nil && read.Outcome != store.OutcomeProcessed {
+				read.Outcome = store.OutcomeFailed
+				read.Error = fmt.Sprintf("message of %d bytes exceeds max_size %d; its first %d bytes were not recognised", f.size, w.m.MaxSize, w.m.MaxSize)
+				read.Report = nil
+			}
+			f.msg = *read
+		}
+		return cmd.Close()
+	})
+}
+
+// headerSniffLimit bounds the copy of a message's beginning kept to read its
+// Message-ID.
+const headerSniffLimit = 8 << 10
+
+// read streams one message into the parser while hashing it. Whatever the
+// parser leaves unread is drained (and hashed) so the connection moves on.
+// Only an error reading from the server is returned; parse failures become
+// OutcomeFailed.
+//
+// A literal that ends before its announced size means the connection was
+// lost (go-imap then reports a plain EOF): that is an error too, so a
+// truncated message is never hashed and recorded as if whole.
+func (w *Watcher) read(lit io.Reader, size int64, partial bool) (store.Message, error) {
+	h := sha256.New()
+	src := &countingReader{r: lit, h: h}
+	var msg store.Message
+	complete := func() error {
+		if _, err := io.Copy(io.Discard, src); err != nil {
+			return fmt.Errorf("reading message: %w", err)
+		}
+		if src.err != nil {
+			// The parser's error may only echo the connection's.
+			return fmt.Errorf("reading message: %w", src.err)
+		}
+		if src.n != size {
+			return fmt.Errorf("reading message: connection lost after %d of %d bytes: %w", src.n, size, io.ErrUnexpectedEOF)
+		}
+		return nil
+	}
+	if w.opts.FetchOnly {
+		msg.Outcome = store.OutcomeUnrecognized
+		return msg, complete()
+	}
+	opts := dsn.Options{MaxSize: w.m.MaxSize, CorrelationHeaders: w.m.CorrelationHeaders}
+	if partial {
+		opts.MaxSize++ // the first MaxSize bytes are all there is: not too large
+	}
+	rep, perr := w.parse(src, opts)
+	if err := complete(); err != nil {
+		return msg, err
+	}
+	h.Sum(msg.ContentHash[:0])
+	msg.MessageID = messageID(src.head.Bytes())
+	switch {
+	case perr != nil:
+		msg.Outcome, msg.Error = store.OutcomeFailed, perr.Error()
+		if errors.Is(perr, dsn.ErrTooLarge) {
+			msg.Error = fmt.Sprintf("larger than max_size %d: %v", w.m.MaxSize, perr)
+		}
+	case rep == nil || rep.Kind == dsn.KindUnrecognized || rep.Kind == "":
+		msg.Outcome, msg.Report = store.OutcomeUnrecognized, rep
+	default:
+		msg.Outcome, msg.Report = store.OutcomeProcessed, rep
+	}
+	return msg, nil
+}
+
+// parse runs the parser, turning a panic into an error: a parser bug on one
+// message must not stop the mailbox, and the literal must still be read to
+// its end (go-imap's reader waits for that, and Close with it).
+func (w *Watcher) parse(r io.Reader, opts dsn.Options) (rep *dsn.Report, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.log.Error("the parser panicked; the message is kept as failed", "panic", v, "stack", string(debug.Stack()))
+			rep, err = nil, fmt.Errorf("parser panicked: %v", v)
+		}
+	}()
+	return w.opts.Parse(r, opts)
+}
+
+// countingReader hashes and counts what passes through and keeps the first
+// bytes for the Message-ID. Its first error, EOF included, is final: the
+// source is never read again after it (go-imap's reader goroutine owns the
+// connection again once a literal has ended or failed).
+type countingReader struct {
+	r    io.Reader
+	n    int64
+	h    hash.Hash
+	head bytes.Buffer
+	err  error // the source's first error other than EOF
+	done error // the first error returned, returned again on every Read
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	if c.done != nil {
+		return 0, c.done
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if n > 0 {
+		c.h.Write(p[:n])
+		if room := headerSniffLimit - c.head.Len(); room > 0 {
+			c.head.Write(p[:min(n, room)])
+		}
+	}
+	if err != nil {
+		c.done = err
+		if err != io.EOF {
+			c.err = err
+		}
+	}
+	return n, err
+}
+
+// messageID returns the Message-ID header field of a message's beginning,
+// or "" when the header block holds none (or is cut before it).
+func messageID(head []byte) string {
+	const name = "message-id:"
+	for len(head) > 0 {
+		line, rest, _ := bytes.Cut(head, []byte("\n"))
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			return "" // end of the header block
+		}
+		if len(line) >= len(name) && bytes.EqualFold(line[:len(name)], []byte(name)) {
+			value := append([]byte(nil), line[len(name):]...)
+			// RFC 5322 section 2.2.3: folded continuation lines.
+			for len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
+				var next []byte
+				next, rest, _ = bytes.Cut(rest, []byte("\n"))
+				value = append(value, bytes.TrimRight(next, "\r")...)
+			}
+			return string(bytes.TrimSpace(value))
+		}
+		head = rest
+	}
+	return ""
+}

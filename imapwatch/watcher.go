@@ -1,0 +1,223 @@
+package imapwatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/bounced/bounced/config"
+	"github.com/bounced/bounced/dsn"
+)
+
+// ParseFunc parses one raw message; dsn.Parse is the one used in production.
+type ParseFunc func(r io.Reader, opts dsn.Options) (*dsn.Report, error)
+
+// Options tunes a Watcher. The zero value is usable except for Logger.
+type Options struct {
+	// Logger receives the watcher's logs; nil discards them.
+	Logger *slog.Logger
+	// Parse is the parser; nil means dsn.Parse.
+	Parse ParseFunc
+	// FetchOnly fetches and hashes every message above UID 0 and does
+	// nothing else: no parsing, no recorder, no disposition. It measures
+	// the IMAP side alone.
+	FetchOnly bool
+	// Attempts is how often a pass is tried when the connection fails;
+	// 0 means 3.
+	Attempts int
+	// Backoff is the wait before the first retry, doubled after each;
+	// 0 means one second.
+	Backoff time.Duration
+	// ShutdownGrace bounds how long a running batch may continue after the
+	// pass's context is cancelled; 0 means config.DefaultShutdownTimeout.
+	ShutdownGrace time.Duration
+}
+
+// Stats counts what a pass did.
+type Stats struct {
+	Messages     int   // messages recorded (fetched, with FetchOnly)
+	Bytes        int64 // their size
+	Batches      int   // batches committed
+	Processed    int   // recognised and recorded
+	Unrecognized int   // kept in the unrecognized folder
+	Failed       int   // could not be parsed, kept in the unrecognized folder
+	Duplicates   int   // already in the ledger
+	Skipped      bool  // another replica holds the mailbox's lock
+	Rescanned    bool  // UIDVALIDITY changed, the mailbox was read from UID 1
+	Duration     time.Duration
+}
+
+// LogValue lets Stats be logged as a group.
+func (s Stats) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int("messages", s.Messages), slog.Int64("bytes", s.Bytes),
+		slog.Int("batches", s.Batches), slog.Int("processed", s.Processed),
+		slog.Int("unrecognized", s.Unrecognized), slog.Int("failed", s.Failed),
+		slog.Int("duplicates", s.Duplicates), slog.Bool("skipped", s.Skipped),
+		slog.Bool("rescanned", s.Rescanned), slog.Duration("duration", s.Duration),
+	)
+}
+
+// Status is the state of a mailbox for health reports.
+type Status struct {
+	Mailbox     string    `json:"mailbox"`
+	Running     bool      `json:"running"`
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+}
+
+// Watcher works one mailbox. Its Pass may be called from one goroutine at a
+// time; the Scheduler makes sure of that.
+type Watcher struct {
+	m      config.Mailbox
+	rec    Recorder
+	opts   Options
+	log    *slog.Logger
+	tokens *config.TokenSource
+
+	mu     sync.Mutex
+	status Status
+}
+
+// New returns a Watcher for m that records through rec (rec may be nil only
+// with FetchOnly).
+func New(m config.Mailbox, rec Recorder, opts Options) *Watcher {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Parse == nil {
+		opts.Parse = dsn.Parse
+	}
+	if opts.Attempts <= 0 {
+		opts.Attempts = 3
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = time.Second
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = config.DefaultShutdownTimeout
+	}
+	if m.BatchSize <= 0 {
+		m.BatchSize = config.DefaultBatchSize
+	}
+	if m.MaxSize <= 0 {
+		m.MaxSize = config.DefaultMaxSize
+	}
+	if m.Timeout <= 0 {
+		m.Timeout = config.DefaultTimeout
+	}
+	return &Watcher{
+		m:      m,
+		rec:    rec,
+		opts:   opts,
+		log:    opts.Logger.With("mailbox", m.Name),
+		tokens: m.Token.TokenCache(),
+		status: Status{Mailbox: m.Name},
+	}
+}
+
+// Name returns the mailbox's configured name.
+func (w *Watcher) Name() string { return w.m.Name }
+
+// Status returns the mailbox's current state.
+func (w *Watcher) Status() Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.status
+}
+
+// Pass works the mailbox once: it takes the mailbox's lock (returning
+// Stats.Skipped when another replica holds it), then fetches, records and
+// disposes of every message above the checkpoint, batch by batch. A failed
+// connection is retried with backoff; a failed WriteBatch is not (nothing was
+// moved, the next pass retries it).
+//
+// When ctx is cancelled the batch in hand is finished (within ShutdownGrace)
+// and no new one started.
+func (w *Watcher) Pass(ctx context.Context) (Stats, error) {
+	start := time.Now()
+	w.setRunning(true)
+	st, err := w.pass(ctx)
+	st.Duration = time.Since(start)
+	w.finish(err)
+	return st, err
+}
+
+func (w *Watcher) pass(ctx context.Context) (Stats, error) {
+	var st Stats
+	// work outlives ctx by the shutdown grace, so that the batch in hand
+	// can finish; the batch loop checks ctx before starting another.
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(w.opts.ShutdownGrace, cancel) })
+	defer stop()
+
+	if !w.opts.FetchOnly {
+		release, ok, err := w.rec.LockMailbox(work, w.m.Name)
+		if err != nil {
+			return st, fmt.Errorf("locking mailbox %s: %w", w.m.Name, err)
+		}
+		if !ok {
+			w.log.Info("mailbox is being worked by another replica, skipping this tick")
+			st.Skipped = true
+			return st, nil
+		}
+		defer release()
+	}
+
+	backoff := w.opts.Backoff
+	for attempt := 1; ; attempt++ {
+		err := w.attempt(ctx, work, &st)
+		if err == nil {
+			return st, nil
+		}
+		if ctx.Err() != nil || !retryable(err) || attempt >= w.opts.Attempts {
+			return st, err
+		}
+		w.log.Warn("pass failed, retrying", "attempt", attempt, "retry_in", backoff, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return st, err
+		}
+		backoff *= 2
+	}
+}
+
+// errRecorder marks a failure of the recorder, which a retry within the same
+// pass would not cure.
+type errRecorder struct{ err error }
+
+func (e errRecorder) Error() string { return e.err.Error() }
+func (e errRecorder) Unwrap() error { return e.err }
+
+// retryable reports whether a fresh connection may cure err.
+func retryable(err error) bool {
+	var rec errRecorder
+	return !errors.As(err, &rec) && !errors.Is(err, ErrAuth) && !errors.Is(err, errStopped)
+}
+
+// errStopped reports a pass that stopped between batches on shutdown.
+var errStopped = errors.New("imapwatch: stopped")
+
+func (w *Watcher) setRunning(r bool) {
+	w.mu.Lock()
+	w.status.Running = r
+	w.mu.Unlock()
+}
+
+func (w *Watcher) finish(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.status.Running = false
+	if err != nil {
+		w.status.LastError, w.status.LastErrorAt = err.Error(), time.Now()
+		return
+	}
+	w.status.LastSuccess, w.status.LastError = time.Now(), ""
+}
