@@ -1,0 +1,201 @@
+-- 001: the tables of bounced.
+--
+-- Conventions: times are timestamptz; identifiers from the parse contract
+-- (reason, scope, verdict, kind, action) are stored as text and constrained;
+-- addresses keep the local part as sent and a lower-cased domain, and every
+-- address column has an index on lower(address) for case-insensitive lookup.
+
+-- reasons is the reason taxonomy of DESIGN.md. Every reason column of the
+-- schema references it, so an identifier the parser does not know cannot be
+-- stored. Changing or adding a reason is a migration.
+CREATE TABLE reasons (
+	reason    text PRIMARY KEY CHECK (reason ~ '^[a-z_]+$'),
+	scope     text NOT NULL CHECK (scope IN ('recipient', 'sender', 'transient', 'none')),
+	permanent boolean NOT NULL
+);
+
+INSERT INTO reasons (reason, scope, permanent) VALUES
+	('user_unknown',         'recipient', true),
+	('mailbox_disabled',     'recipient', true),
+	('host_unknown',         'recipient', true),
+	('bad_recipient_syntax', 'recipient', true),
+	('mailbox_full',         'recipient', false),
+	('complaint',            'recipient', true),
+	('auth_failure',         'sender',    true),
+	('blocklisted',          'sender',    true),
+	('spam_content',         'sender',    true),
+	('policy_rejected',      'sender',    true),
+	('bad_sender_address',   'sender',    true),
+	('relay_denied',         'sender',    true),
+	('message_too_large',    'sender',    true),
+	('virus',                'sender',    true),
+	('rate_limited',         'sender',    false),
+	('greylisted',           'transient', false),
+	('server_error',         'transient', false),
+	('network_error',        'transient', false),
+	('expired',              'transient', false),
+	('delayed',              'transient', false),
+	('auto_reply',           'none',      false),
+	('delivered',            'none',      false),
+	('unknown',              'none',      false);
+
+-- reason_texts holds, per reason and language (en, de), what the reason
+-- means, why it happens and how to fix it, so that reports can show them.
+-- `bounced migrate` loads them from the binary (store.SyncReasonTexts).
+CREATE TABLE reason_texts (
+	reason     text NOT NULL REFERENCES reasons,
+	lang       text NOT NULL CHECK (lang ~ '^[a-z]{2}$'),
+	meaning    text NOT NULL,
+	why        text NOT NULL,
+	fix        text NOT NULL,
+	updated_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (reason, lang)
+);
+
+-- mailboxes holds the checkpoint of each polled mailbox: the highest UID
+-- whose batch has committed, valid for one UIDVALIDITY.
+CREATE TABLE mailboxes (
+	mailbox     text PRIMARY KEY,
+	uidvalidity bigint NOT NULL CHECK (uidvalidity BETWEEN 0 AND 4294967295),
+	last_uid    bigint NOT NULL CHECK (last_uid BETWEEN 0 AND 4294967295),
+	updated_at  timestamptz NOT NULL
+);
+
+-- processed_messages is the ledger of every fetched message. It is unique on
+-- (mailbox, uidvalidity, uid) and on the SHA-256 of the raw message, so a
+-- message fetched again, or the same bytes under another UID, is recognised
+-- and skipped.
+CREATE TABLE processed_messages (
+	id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	mailbox      text NOT NULL,
+	uidvalidity  bigint NOT NULL CHECK (uidvalidity BETWEEN 0 AND 4294967295),
+	uid          bigint NOT NULL CHECK (uid BETWEEN 1 AND 4294967295),
+	message_id   text NOT NULL DEFAULT '',
+	content_hash bytea NOT NULL CHECK (octet_length(content_hash) = 32),
+	size         bigint NOT NULL DEFAULT 0,
+	received_at  timestamptz,
+	kind         text CHECK (kind IN ('dsn', 'non_standard', 'arf', 'auto_reply', 'unrecognized')),
+	outcome      text NOT NULL CHECK (outcome IN ('processed', 'unrecognized', 'failed')),
+	error        text NOT NULL DEFAULT '',
+	processed_at timestamptz NOT NULL,
+	CONSTRAINT processed_messages_uid_key UNIQUE (mailbox, uidvalidity, uid),
+	CONSTRAINT processed_messages_content_key UNIQUE (content_hash)
+);
+
+CREATE INDEX processed_messages_processed_at_idx ON processed_messages (processed_at);
+
+-- bounce_events holds one row per recipient result of the parse contract.
+-- occurred_at is when the bounce arrived (IMAP INTERNALDATE, else the time it
+-- was recorded); policy windows and reports use it.
+CREATE TABLE bounce_events (
+	id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	message_ref         bigint NOT NULL REFERENCES processed_messages,
+	occurred_at         timestamptz NOT NULL,
+	recorded_at         timestamptz NOT NULL,
+	kind                text NOT NULL CHECK (kind IN ('dsn', 'non_standard', 'arf', 'auto_reply', 'unrecognized')),
+	recipient           text NOT NULL,  -- '' when no recipient could be found
+	recipient_domain    text NOT NULL,  -- lower-cased; '' when unknown
+	status              text NOT NULL,
+	status_inferred     boolean NOT NULL,
+	smtp_code           integer CHECK (smtp_code BETWEEN 0 AND 999),
+	action              text NOT NULL CHECK (action IN ('', 'failed', 'delayed', 'delivered', 'relayed', 'expanded')),
+	reason              text NOT NULL REFERENCES reasons,
+	scope               text NOT NULL CHECK (scope IN ('recipient', 'sender', 'transient', 'none')),
+	permanent           boolean NOT NULL,
+	verdict             text NOT NULL CHECK (verdict IN ('suppress', 'soft', 'alert', 'ignore')),
+	diagnostic          text NOT NULL,
+	remote_mta          text NOT NULL,
+	reporting_mta       text NOT NULL,
+	feedback_type       text NOT NULL,
+	original_message_id text NOT NULL,
+	original_from       text NOT NULL,
+	sending_domain      text NOT NULL,  -- domain of original_from, lower-cased; '' when unknown
+	original_headers    jsonb NOT NULL DEFAULT '{}'
+);
+
+CREATE INDEX bounce_events_message_ref_idx ON bounce_events (message_ref);
+CREATE INDEX bounce_events_occurred_at_idx ON bounce_events (occurred_at);
+CREATE INDEX bounce_events_recipient_idx ON bounce_events (lower(recipient), occurred_at);
+
+-- suppressions holds one row per address ever suppressed. A row is in force
+-- while lifted_at IS NULL and expires_at is NULL (permanent) or in the
+-- future: expired rows stop counting without being deleted (see the view
+-- current_suppressions). active_since is when the current suppression began;
+-- bounce_count counts the bounces recorded against it.
+CREATE TABLE suppressions (
+	id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	address             text NOT NULL CHECK (address LIKE '%_@_%'),
+	reason              text NOT NULL REFERENCES reasons,
+	scope               text NOT NULL CHECK (scope IN ('recipient', 'sender', 'transient', 'none')),
+	first_seen          timestamptz NOT NULL,
+	last_seen           timestamptz NOT NULL,
+	bounce_count        integer NOT NULL CHECK (bounce_count >= 0),
+	expires_at          timestamptz,  -- NULL: permanent
+	evidence_message_id text NOT NULL DEFAULT '',
+	evidence_status     text NOT NULL DEFAULT '',
+	evidence_diagnostic text NOT NULL DEFAULT '',
+	manual              boolean NOT NULL DEFAULT false,
+	active_since        timestamptz NOT NULL,
+	lifted_at           timestamptz,  -- set when lifted by hand; see suppression_audit
+	updated_at          timestamptz NOT NULL
+);
+
+CREATE UNIQUE INDEX suppressions_address_key ON suppressions (lower(address));
+CREATE INDEX suppressions_updated_at_idx ON suppressions (updated_at, id);
+
+-- suppression_audit records every manual change to the suppression list:
+-- who added or lifted which address, why and when.
+CREATE TABLE suppression_audit (
+	id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	address text NOT NULL,
+	action  text NOT NULL CHECK (action IN ('add', 'lift')),
+	actor   text NOT NULL CHECK (actor <> ''),
+	note    text NOT NULL CHECK (note <> ''),
+	reason  text REFERENCES reasons,  -- the suppression's reason at the time
+	at      timestamptz NOT NULL
+);
+
+CREATE INDEX suppression_audit_address_idx ON suppression_audit (lower(address), at);
+
+-- soft_bounces holds the soft-bounce state of each address: the times of
+-- its soft bounces within the policy window, newest last. Bounces at or
+-- before counted_since (a manual lift) are never counted again.
+CREATE TABLE soft_bounces (
+	address       text NOT NULL,
+	bounce_times  timestamptz[] NOT NULL,
+	last_reason   text REFERENCES reasons,
+	last_seen     timestamptz,
+	counted_since timestamptz,
+	updated_at    timestamptz NOT NULL
+);
+
+CREATE UNIQUE INDEX soft_bounces_address_key ON soft_bounces (lower(address));
+
+-- reputation_daily counts failures per UTC day, recipient domain, sending
+-- domain (of the original From), reporting MTA and reason. Sender-side
+-- reasons are the reputation incidents; the others show list quality.
+CREATE TABLE reputation_daily (
+	day              date NOT NULL,
+	recipient_domain text NOT NULL,
+	sending_domain   text NOT NULL,
+	reporting_mta    text NOT NULL,
+	reason           text NOT NULL REFERENCES reasons,
+	bounces          bigint NOT NULL CHECK (bounces >= 0),
+	first_seen       timestamptz NOT NULL,
+	last_seen        timestamptz NOT NULL,
+	PRIMARY KEY (day, recipient_domain, sending_domain, reporting_mta, reason)
+);
+
+CREATE INDEX reputation_daily_reason_idx ON reputation_daily (reason, day);
+
+-- soft_window keeps the bounce times that still count: later than since
+-- (NULL: no bound) and within win of the newest time. The result is sorted.
+CREATE FUNCTION soft_window(times timestamptz[], since timestamptz, win interval)
+RETURNS timestamptz[]
+LANGUAGE sql IMMUTABLE
+AS $$
+	SELECT coalesce(array_agg(t ORDER BY t), '{}')
+	FROM unnest(times) AS t
+	WHERE t > coalesce(since, '-infinity')
+	  AND t > (SELECT max(m) FROM unnest(times) AS m WHERE m > coalesce(since, '-infinity')) - win
+$$;

@@ -1,0 +1,645 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bounced/bounced/dsn"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// SuppressionChannel is the PostgreSQL NOTIFY channel on which WriteBatch
+// announces each address it newly suppresses (the payload is the address),
+// in the same transaction: listeners hear of it exactly when it commits.
+const SuppressionChannel = "bounced_suppressions"
+
+// maxAttempts bounds the retries of a batch transaction that PostgreSQL
+// aborted for a deadlock or a serialization failure.
+const maxAttempts = 4
+
+// WriteBatch records one fetched batch in one transaction: the ledger entry of
+// every message, one bounce event per recipient result, suppressions (at
+// once for the verdict suppress; after Policy.SoftThreshold soft bounces
+// within Policy.SoftWindow for the verdict soft), the reputation counters
+// and the mailbox checkpoint. Either all of it commits or none of it.
+//
+// It is idempotent: a message already in the ledger, by mailbox, UIDVALIDITY
+// and UID or by content hash, is skipped entirely (no event, no count, no
+// suppression), while the checkpoint still advances. The verdict alert
+// never suppresses; results without a recipient are recorded as events only.
+//
+// A batch whose Messages carry a reason, kind or action outside the schema
+// fails and leaves nothing behind.
+func (s *Store) WriteBatch(ctx context.Context, b Batch) (BatchResult, error) {
+	if err := b.validate(); err != nil {
+		return BatchResult{}, fmt.Errorf("writing batch: %w", err)
+	}
+	now := s.clock()
+	p := prepare(b, now)
+	var res BatchResult
+	var err error
+	for attempt := 1; ; attempt++ {
+		res = BatchResult{}
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			return s.writeBatch(ctx, tx, b, p, now, &res)
+		})
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return BatchResult{}, fmt.Errorf("writing batch of %s up to UID %d: %w", b.Mailbox, b.LastUID, ctx.Err())
+		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		return BatchResult{}, fmt.Errorf("writing batch of %s up to UID %d: %w", b.Mailbox, b.LastUID, err)
+	}
+	return res, nil
+}
+
+// retryable reports whether PostgreSQL aborted the transaction in a way that
+// a second attempt can cure.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+func (b Batch) validate() error {
+	if b.Mailbox == "" {
+		return errors.New("batch without mailbox name")
+	}
+	seen := make(map[uint32]bool, len(b.Messages))
+	for _, m := range b.Messages {
+		switch {
+		case m.UID == 0:
+			return fmt.Errorf("message without UID in %s", b.Mailbox)
+		case m.UID > b.LastUID:
+			return fmt.Errorf("message UID %d beyond the batch's last UID %d", m.UID, b.LastUID)
+		case seen[m.UID]:
+			return fmt.Errorf("UID %d twice in one batch", m.UID)
+		}
+		switch m.Outcome {
+		case OutcomeProcessed, OutcomeUnrecognized, OutcomeFailed:
+		default:
+			return fmt.Errorf("UID %d: unknown outcome %q", m.UID, m.Outcome)
+		}
+		seen[m.UID] = true
+	}
+	return nil
+}
+
+// event is one recipient result about to be stored.
+type event struct {
+	uid       uint32
+	occurred  time.Time
+	res       dsn.Result
+	address   string // normalised; "" when the recipient is not an address
+	domain    string // recipient domain, lower-cased
+	sending   string // sending domain, lower-cased
+	reporting string // reporting MTA, lower-cased
+	headers   string // original headers as JSON
+}
+
+// prepared is a batch turned into rows, sorted so that concurrent writers
+// take their locks in the same order.
+type prepared struct {
+	messages []Message // sorted by content hash
+	events   []event   // in message order
+}
+
+func prepare(b Batch, now time.Time) prepared {
+	p := prepared{messages: slices.Clone(b.Messages)}
+	slices.SortFunc(p.messages, func(x, y Message) int { return bytes.Compare(x.ContentHash[:], y.ContentHash[:]) })
+	for _, m := range b.Messages {
+		if m.Outcome != OutcomeProcessed || m.Report == nil {
+			continue
+		}
+		occurred := now
+		if !m.ReceivedAt.IsZero() {
+			occurred = m.ReceivedAt.UTC().Truncate(time.Microsecond)
+		}
+		for _, r := range m.Report.Results() {
+			ev := event{uid: m.UID, occurred: occurred, res: r}
+			if ev.res.Kind == "" {
+				ev.res.Kind = dsn.KindUnrecognized
+			}
+			if ev.res.Reason == "" {
+				ev.res.Reason = dsn.ReasonUnknown
+			}
+			if ev.res.Scope == "" {
+				ev.res.Scope = dsn.ScopeNone
+			}
+			if ev.res.Verdict == "" {
+				ev.res.Verdict = dsn.VerdictIgnore
+			}
+			if a, d, ok := NormalizeAddress(r.Recipient); ok {
+				ev.address, ev.domain = a, d
+				ev.res.Recipient = a
+			}
+			ev.sending = domainOf(r.OriginalFrom)
+			ev.reporting = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(r.ReportingMTA), "."))
+			ev.headers = "{}"
+			if len(r.OriginalHeaders) > 0 {
+				if j, err := json.Marshal(r.OriginalHeaders); err == nil {
+					ev.headers = string(j)
+				}
+			}
+			p.events = append(p.events, ev)
+		}
+	}
+	return p
+}
+
+func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b Batch, p prepared, now time.Time, res *BatchResult) error {
+	refs, err := insertLedger(ctx, tx, b, p.messages, now)
+	if err != nil {
+		return err
+	}
+	res.Messages = len(refs)
+	res.Duplicates = len(b.Messages) - len(refs)
+
+	var events []event
+	for _, ev := range p.events {
+		if _, ok := refs[ev.uid]; ok {
+			events = append(events, ev)
+		}
+	}
+	res.Events = len(events)
+
+	soft, err := s.countSoftBounces(ctx, tx, events, now)
+	if err != nil {
+		return err
+	}
+	sups := mergeSuppressions(immediateSuppressions(events), soft)
+	rep := reputation(events)
+	for _, ev := range events {
+		if ev.res.Verdict == dsn.VerdictAlert {
+			res.Incidents++
+		}
+	}
+
+	// Everything left is sent in one round trip.
+	batch := &pgx.Batch{}
+	if len(events) > 0 {
+		queueEvents(batch, events, refs, now)
+	}
+	if len(sups) > 0 {
+		queueSuppressions(batch, sups, now)
+	}
+	if len(rep) > 0 {
+		queueReputation(batch, rep)
+	}
+	batch.Queue(`
+		INSERT INTO mailboxes (mailbox, uidvalidity, last_uid, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (mailbox) DO UPDATE SET
+			last_uid = CASE WHEN mailboxes.uidvalidity = excluded.uidvalidity
+				THEN greatest(mailboxes.last_uid, excluded.last_uid) ELSE excluded.last_uid END,
+			uidvalidity = excluded.uidvalidity,
+			updated_at = excluded.updated_at`,
+		b.Mailbox, int64(b.UIDValidity), int64(b.LastUID), now)
+
+	br := tx.SendBatch(ctx, batch)
+	defer br.Close()
+	if len(events) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("inserting bounce events: %w", err)
+		}
+	}
+	if len(sups) > 0 {
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("upserting suppressions: %w", err)
+		}
+		for rows.Next() {
+			res.Suppressed++
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("upserting suppressions: %w", err)
+		}
+	}
+	if len(rep) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("counting reputation: %w", err)
+		}
+	}
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("advancing checkpoint: %w", err)
+	}
+	return br.Close()
+}
+
+// insertLedger records the messages not yet in the ledger and returns the
+// ledger id of each, by UID.
+func insertLedger(ctx context.Context, tx pgx.Tx, b Batch, msgs []Message, now time.Time) (map[uint32]int64, error) {
+	refs := make(map[uint32]int64, len(msgs))
+	if len(msgs) == 0 {
+		return refs, nil
+	}
+	n := len(msgs)
+	uids := make([]int64, n)
+	ids := make([]string, n)
+	hashes := make([][]byte, n)
+	sizes := make([]int64, n)
+	received := make([]*time.Time, n)
+	kinds := make([]*string, n)
+	outcomes := make([]string, n)
+	errs := make([]string, n)
+	for i, m := range msgs {
+		uids[i] = int64(m.UID)
+		ids[i] = m.MessageID
+		hashes[i] = m.ContentHash[:]
+		sizes[i] = m.Size
+		if !m.ReceivedAt.IsZero() {
+			t := m.ReceivedAt
+			received[i] = &t
+		}
+		if m.Report != nil {
+			k := string(m.Report.Kind)
+			if k == "" {
+				k = string(dsn.KindUnrecognized)
+			}
+			kinds[i] = &k
+		}
+		outcomes[i] = string(m.Outcome)
+		errs[i] = m.Error
+	}
+	rows, err := tx.Query(ctx, `
+		INSERT INTO processed_messages
+			(mailbox, uidvalidity, uid, message_id, content_hash, size, received_at, kind, outcome, error, processed_at)
+		SELECT $1, $2, u.uid, u.message_id, u.content_hash, u.size, u.received_at, u.kind, u.outcome, u.error, $3
+		FROM unnest($4::bigint[], $5::text[], $6::bytea[], $7::bigint[], $8::timestamptz[], $9::text[], $10::text[], $11::text[])
+			AS u(uid, message_id, content_hash, size, received_at, kind, outcome, error)
+		ON CONFLICT DO NOTHING
+		RETURNING uid, id`,
+		b.Mailbox, int64(b.UIDValidity), now, uids, ids, hashes, sizes, received, kinds, outcomes, errs)
+	if err != nil {
+		return nil, fmt.Errorf("recording ledger: %w", err)
+	}
+	for rows.Next() {
+		var uid, id int64
+		if err := rows.Scan(&uid, &id); err != nil {
+			return nil, fmt.Errorf("recording ledger: %w", err)
+		}
+		refs[uint32(uid)] = id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recording ledger: %w", err)
+	}
+	return refs, nil
+}
+
+func queueEvents(batch *pgx.Batch, events []event, refs map[uint32]int64, now time.Time) {
+	n := len(events)
+	var (
+		msgRef                                              = make([]int64, n)
+		occurred                                            = make([]time.Time, n)
+		kind, recipient, domain, status, action             = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		reason, scope, verdict, diag, remote, reporting, fb = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		origID, origFrom, sending, headers                  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		inferred, permanent                                 = make([]bool, n), make([]bool, n)
+		code                                                = make([]int32, n)
+	)
+	for i, ev := range events {
+		r := ev.res
+		msgRef[i] = refs[ev.uid]
+		occurred[i] = ev.occurred
+		kind[i], recipient[i], domain[i] = string(r.Kind), r.Recipient, ev.domain
+		status[i], inferred[i], code[i], action[i] = r.Status, r.StatusInferred, int32(r.SMTPCode), string(r.Action)
+		reason[i], scope[i], permanent[i], verdict[i] = string(r.Reason), string(r.Scope), r.Permanent, string(r.Verdict)
+		diag[i], remote[i], reporting[i], fb[i] = r.Diagnostic, r.RemoteMTA, r.ReportingMTA, r.FeedbackType
+		origID[i], origFrom[i], sending[i], headers[i] = r.OriginalMessageID, r.OriginalFrom, ev.sending, ev.headers
+	}
+	batch.Queue(`
+		INSERT INTO bounce_events (message_ref, occurred_at, recorded_at, kind, recipient, recipient_domain,
+			status, status_inferred, smtp_code, action, reason, scope, permanent, verdict, diagnostic,
+			remote_mta, reporting_mta, feedback_type, original_message_id, original_from, sending_domain,
+			original_headers)
+		SELECT u.message_ref, u.occurred_at, $1, u.kind, u.recipient, u.recipient_domain,
+			u.status, u.status_inferred, u.smtp_code, u.action, u.reason, u.scope, u.permanent, u.verdict, u.diagnostic,
+			u.remote_mta, u.reporting_mta, u.feedback_type, u.original_message_id, u.original_from, u.sending_domain,
+			u.original_headers::jsonb
+		FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[],
+			$9::integer[], $10::text[], $11::text[], $12::text[], $13::boolean[], $14::text[], $15::text[], $16::text[],
+			$17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[])
+			AS u(message_ref, occurred_at, kind, recipient, recipient_domain, status, status_inferred,
+				smtp_code, action, reason, scope, permanent, verdict, diagnostic, remote_mta,
+				reporting_mta, feedback_type, original_message_id, original_from, sending_domain, original_headers)`,
+		now, msgRef, occurred, kind, recipient, domain, status, inferred,
+		code, action, reason, scope, permanent, verdict, diag, remote,
+		reporting, fb, origID, origFrom, sending, headers)
+}
+
+// suppression is one address to suppress (or whose suppression to renew),
+// merged from the batch's events.
+type suppression struct {
+	key       string // lower(address)
+	address   string
+	reason    string
+	scope     string
+	first     time.Time
+	last      time.Time
+	count     int        // bounces of this batch that renew a suppression in force
+	start     int        // bounces that start a suppression (the counted soft bounces)
+	expires   *time.Time // nil: permanent
+	messageID string
+	status    string
+	diag      string
+}
+
+// take makes ev the suppression's evidence when it is the latest seen.
+func (sp *suppression) take(ev event) {
+	if sp.count == 0 || ev.occurred.After(sp.last) || ev.occurred.Equal(sp.last) {
+		sp.address = ev.address
+		sp.reason, sp.scope = string(ev.res.Reason), string(ev.res.Scope)
+		sp.messageID, sp.status, sp.diag = ev.res.OriginalMessageID, ev.res.Status, ev.res.Diagnostic
+	}
+	if sp.count == 0 || ev.occurred.Before(sp.first) {
+		sp.first = ev.occurred
+	}
+	if sp.count == 0 || ev.occurred.After(sp.last) {
+		sp.last = ev.occurred
+	}
+	sp.count++
+	sp.start++
+}
+
+// immediateSuppressions merges the events with the verdict suppress by
+// address.
+func immediateSuppressions(events []event) map[string]*suppression {
+	out := map[string]*suppression{}
+	for _, ev := range events {
+		if ev.res.Verdict != dsn.VerdictSuppress || ev.address == "" {
+			continue
+		}
+		key := strings.ToLower(ev.address)
+		sp := out[key]
+		if sp == nil {
+			sp = &suppression{key: key}
+			out[key] = sp
+		}
+		sp.take(ev)
+	}
+	return out
+}
+
+// countSoftBounces adds the batch's soft bounces to the soft-bounce state of
+// each address and returns the suppressions due: addresses that now have
+// Policy.SoftThreshold soft bounces within Policy.SoftWindow.
+func (s *Store) countSoftBounces(ctx context.Context, tx pgx.Tx, events []event, now time.Time) ([]*suppression, error) {
+	incoming := map[string]*suppression{}
+	var addrs, reasons []string
+	var times []time.Time
+	for _, ev := range events {
+		if ev.res.Verdict != dsn.VerdictSoft || ev.address == "" {
+			continue
+		}
+		key := strings.ToLower(ev.address)
+		sp := incoming[key]
+		if sp == nil {
+			sp = &suppression{key: key}
+			incoming[key] = sp
+		}
+		sp.take(ev)
+		addrs = append(addrs, ev.address)
+		times = append(times, ev.occurred)
+		reasons = append(reasons, string(ev.res.Reason))
+	}
+	if len(addrs) == 0 {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `
+		WITH incoming AS (
+			SELECT lower(u.address) AS key,
+				(array_agg(u.address ORDER BY u.seen DESC))[1] AS address,
+				array_agg(u.seen ORDER BY u.seen) AS times,
+				(array_agg(u.reason ORDER BY u.seen DESC))[1] AS reason,
+				max(u.seen) AS last_seen
+			FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS u(address, seen, reason)
+			GROUP BY 1
+		)
+		INSERT INTO soft_bounces AS b (address, bounce_times, last_reason, last_seen, updated_at)
+		SELECT address, soft_window(times, NULL, $4), reason, last_seen, $5 FROM incoming ORDER BY key
+		ON CONFLICT ((lower(address))) DO UPDATE SET
+			bounce_times = soft_window(b.bounce_times || excluded.bounce_times, b.counted_since, $4),
+			last_reason = CASE WHEN excluded.last_seen >= coalesce(b.last_seen, '-infinity')
+				THEN excluded.last_reason ELSE b.last_reason END,
+			last_seen = greatest(b.last_seen, excluded.last_seen),
+			updated_at = excluded.updated_at
+		RETURNING lower(address), bounce_times`,
+		addrs, times, reasons, s.policy.SoftWindow, now)
+	if err != nil {
+		return nil, fmt.Errorf("counting soft bounces: %w", err)
+	}
+	var due []*suppression
+	for rows.Next() {
+		var key string
+		var counted []time.Time
+		if err := rows.Scan(&key, &counted); err != nil {
+			return nil, fmt.Errorf("counting soft bounces: %w", err)
+		}
+		sp := incoming[key]
+		if sp == nil || len(counted) < s.policy.SoftThreshold {
+			continue
+		}
+		sp.first, sp.last = counted[0].UTC(), counted[len(counted)-1].UTC()
+		sp.start = len(counted)
+		exp := sp.last.Add(s.policy.SoftExpiry)
+		sp.expires = &exp
+		due = append(due, sp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("counting soft bounces: %w", err)
+	}
+	return due, nil
+}
+
+// mergeSuppressions merges the soft-bounce suppressions due into the
+// immediate ones and returns them sorted by key. An immediate (permanent)
+// suppression wins over an expiring one for the reason and evidence.
+func mergeSuppressions(imm map[string]*suppression, soft []*suppression) []*suppression {
+	for _, sp := range soft {
+		hard := imm[sp.key]
+		if hard == nil {
+			imm[sp.key] = sp
+			continue
+		}
+		hard.count += sp.count
+		hard.start += sp.start
+		if sp.first.Before(hard.first) {
+			hard.first = sp.first
+		}
+		if sp.last.After(hard.last) {
+			hard.last = sp.last
+		}
+	}
+	out := make([]*suppression, 0, len(imm))
+	for _, sp := range imm {
+		out = append(out, sp)
+	}
+	slices.SortFunc(out, func(a, b *suppression) int { return cmp.Compare(a.key, b.key) })
+	return out
+}
+
+// upsertSuppressions is the suppression upsert. A new row counts the
+// bounces that started it ($7). An existing suppression in force (not lifted,
+// not expired at $1) is renewed: it counts the batch's bounces ($13 where
+// that differs from $7, for soft bounces counted before), a
+// permanent one stays permanent, an expiring one is extended. One not in
+// force starts over. A suppression lifted by hand is started again only by
+// a bounce seen after the lift. Newly started ones are announced by NOTIFY.
+const upsertSuppressions = `
+	WITH up AS (
+		INSERT INTO suppressions AS s (address, reason, scope, first_seen, last_seen, bounce_count, expires_at,
+			evidence_message_id, evidence_status, evidence_diagnostic, manual, active_since, updated_at)
+		SELECT DISTINCT ON (lower(u.address)) u.address, u.reason, u.scope, u.first_seen, u.last_seen, u.start_n,
+			u.expires_at, u.message_id, u.status, u.diagnostic, false, $1::timestamptz, $1::timestamptz
+		FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::integer[],
+			$8::timestamptz[], $9::text[], $10::text[], $11::text[])
+			AS u(address, reason, scope, first_seen, last_seen, start_n, expires_at, message_id, status, diagnostic)
+		ORDER BY lower(u.address)
+		ON CONFLICT ((lower(address))) DO UPDATE SET
+			address = CASE WHEN ` + inForce + ` THEN s.address ELSE excluded.address END,
+			reason = CASE WHEN ` + keepEvidence + ` THEN s.reason ELSE excluded.reason END,
+			scope = CASE WHEN ` + keepEvidence + ` THEN s.scope ELSE excluded.scope END,
+			evidence_message_id = CASE WHEN ` + keepEvidence + ` THEN s.evidence_message_id ELSE excluded.evidence_message_id END,
+			evidence_status = CASE WHEN ` + keepEvidence + ` THEN s.evidence_status ELSE excluded.evidence_status END,
+			evidence_diagnostic = CASE WHEN ` + keepEvidence + ` THEN s.evidence_diagnostic ELSE excluded.evidence_diagnostic END,
+			first_seen = CASE WHEN ` + inForce + ` THEN least(s.first_seen, excluded.first_seen) ELSE excluded.first_seen END,
+			last_seen = CASE WHEN ` + inForce + ` THEN greatest(s.last_seen, excluded.last_seen) ELSE excluded.last_seen END,
+			bounce_count = CASE WHEN ` + inForce + ` THEN s.bounce_count + coalesce(
+				(SELECT r.n FROM unnest($12::text[], $13::integer[]) AS r(key, n) WHERE lower(r.key) = lower(excluded.address)),
+				excluded.bounce_count)
+				ELSE excluded.bounce_count END,
+			expires_at = CASE
+				WHEN ` + inForce + ` AND s.expires_at IS NULL THEN NULL
+				WHEN excluded.expires_at IS NULL THEN NULL
+				WHEN ` + inForce + ` THEN greatest(s.expires_at, excluded.expires_at)
+				ELSE excluded.expires_at END,
+			manual = CASE WHEN ` + inForce + ` THEN s.manual ELSE false END,
+			active_since = CASE WHEN ` + inForce + ` THEN s.active_since ELSE $1 END,
+			lifted_at = NULL,
+			updated_at = $1
+		WHERE s.lifted_at IS NULL OR excluded.last_seen > s.lifted_at
+		RETURNING address, active_since = $1 AS started
+	)
+	SELECT address, started, CASE WHEN started THEN pg_notify('` + SuppressionChannel + `', address)::text END
+	FROM up`
+
+// inForce is true when the existing row s suppresses at $1.
+const inForce = `(s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > $1))`
+
+// keepEvidence keeps the reason and evidence of a permanent suppression in
+// force when an expiring one (from soft bounces) renews it.
+const keepEvidence = `(` + inForce + ` AND s.expires_at IS NULL AND excluded.expires_at IS NOT NULL)`
+
+func queueSuppressions(batch *pgx.Batch, sups []*suppression, now time.Time) {
+	n := len(sups)
+	addr, reason, scope := make([]string, n), make([]string, n), make([]string, n)
+	first, last := make([]time.Time, n), make([]time.Time, n)
+	count := make([]int32, n)
+	expires := make([]*time.Time, n)
+	msgID, status, diag := make([]string, n), make([]string, n), make([]string, n)
+	var renewKeys []string
+	var renewCounts []int32
+	for i, sp := range sups {
+		addr[i], reason[i], scope[i] = sp.address, sp.reason, sp.scope
+		first[i], last[i], count[i], expires[i] = sp.first, sp.last, int32(sp.start), sp.expires
+		msgID[i], status[i], diag[i] = sp.messageID, sp.status, sp.diag
+		if sp.count != sp.start {
+			renewKeys, renewCounts = append(renewKeys, sp.key), append(renewCounts, int32(sp.count))
+		}
+	}
+	batch.Queue(upsertSuppressions, now, addr, reason, scope, first, last, count, expires, msgID, status, diag,
+		renewKeys, renewCounts)
+}
+
+// repKey is one reputation counter.
+type repKey struct {
+	day                          time.Time
+	recipient, sending, reporter string
+	reason                       string
+}
+
+type repCount struct {
+	n           int64
+	first, last time.Time
+}
+
+// reputation counts the batch's failures (every verdict but ignore) per
+// day, recipient domain, sending domain, reporting MTA and reason.
+func reputation(events []event) map[repKey]*repCount {
+	out := map[repKey]*repCount{}
+	for _, ev := range events {
+		if ev.res.Verdict == dsn.VerdictIgnore {
+			continue
+		}
+		y, m, d := ev.occurred.Date()
+		k := repKey{time.Date(y, m, d, 0, 0, 0, 0, time.UTC), ev.domain, ev.sending, ev.reporting, string(ev.res.Reason)}
+		c := out[k]
+		if c == nil {
+			c = &repCount{first: ev.occurred, last: ev.occurred}
+			out[k] = c
+		}
+		c.n++
+		if ev.occurred.Before(c.first) {
+			c.first = ev.occurred
+		}
+		if ev.occurred.After(c.last) {
+			c.last = ev.occurred
+		}
+	}
+	return out
+}
+
+func queueReputation(batch *pgx.Batch, rep map[repKey]*repCount) {
+	keys := make([]repKey, 0, len(rep))
+	for k := range rep {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b repKey) int {
+		return cmp.Or(a.day.Compare(b.day), cmp.Compare(a.recipient, b.recipient), cmp.Compare(a.sending, b.sending),
+			cmp.Compare(a.reporter, b.reporter), cmp.Compare(a.reason, b.reason))
+	})
+	n := len(keys)
+	days, first, last := make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
+	rcpt, send, mta, reason := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	counts := make([]int64, n)
+	for i, k := range keys {
+		c := rep[k]
+		days[i], rcpt[i], send[i], mta[i], reason[i] = k.day, k.recipient, k.sending, k.reporter, k.reason
+		counts[i], first[i], last[i] = c.n, c.first, c.last
+	}
+	batch.Queue(`
+		INSERT INTO reputation_daily AS r (day, recipient_domain, sending_domain, reporting_mta, reason, bounces, first_seen, last_seen)
+		SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[], $8::timestamptz[])
+		ON CONFLICT (day, recipient_domain, sending_domain, reporting_mta, reason) DO UPDATE SET
+			bounces = r.bounces + excluded.bounces,
+			first_seen = least(r.first_seen, excluded.first_seen),
+			last_seen = greatest(r.last_seen, excluded.last_seen)`,
+		days, rcpt, send, mta, reason, counts, first, last)
+}
+
+// Checkpoint returns the position reached in mailbox: the UIDVALIDITY and
+// the last UID of the last committed batch, both zero when none has been.
+func (s *Store) Checkpoint(ctx context.Context, mailbox string) (Checkpoint, error) {
+	cp := Checkpoint{Mailbox: mailbox}
+	var validity, last int64
+	err := s.pool.QueryRow(ctx, `SELECT uidvalidity, last_uid FROM mailboxes WHERE mailbox = $1`, mailbox).Scan(&validity, &last)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return cp, nil
+	}
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("reading checkpoint of %s: %w", mailbox, err)
+	}
+	cp.UIDValidity, cp.LastUID = uint32(validity), uint32(last)
+	return cp, nil
+}
