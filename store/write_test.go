@@ -167,8 +167,8 @@ func TestWriteBatchFailingHalfWayLeavesNothing(t *testing.T) {
 	bad.Report.Recipients[0].Reason = "no_such_reason"
 	_, err := s.WriteBatch(ctx, batchOf(append(good, bad)...))
 	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "23503" {
-		t.Fatalf("WriteBatch with an unknown reason = %v, want a foreign key violation", err)
+	if !errors.As(err, &pgErr) || pgErr.Code != "23514" {
+		t.Fatalf("WriteBatch with an unknown reason = %v, want a check violation", err)
 	}
 	if c := snapshot(t, s); c != (counts{}) {
 		t.Errorf("a failed batch left rows behind: %v", c)
