@@ -120,3 +120,14 @@ func (s *Store) TopIncidents(ctx context.Context, period time.Duration, limit in
 	}
 	return out, nil
 }
+
+// SuppressionCounts returns how many suppressions are in force now, and how
+// many of them expire.
+func (s *Store) SuppressionCounts(ctx context.Context) (inForce, expiring int64, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT count(*), count(expires_at) FROM suppressions WHERE `+inForceAt, s.clock()).
+		Scan(&inForce, &expiring)
+	if err != nil {
+		return 0, 0, fmt.Errorf("counting suppressions: %w", err)
+	}
+	return inForce, expiring, nil
+}

@@ -37,6 +37,9 @@ type command struct {
 var commands = []command{
 	{"parse", "parse bounce messages and print one result per recipient", runParse},
 	{"explain", "explain a status code, reply code or reason (--lang en|de)", runExplain},
+	{"migrate", "apply the database migrations", runMigrate},
+	{"suppressions", "list, export, add or remove suppressions (list|export|add|remove)", runSuppressions},
+	{"report", "summarise recent bounces, by reason and domain, and sender-side incidents", runReport},
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"strings"
+	"testing"
+
+	"github.com/bounced/bounced/migrations"
+	"github.com/bounced/bounced/store/storetest"
+)
+
+// runDB runs the binary in-process and returns its exit status and output.
+func runDB(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// migratedDB returns the URL of a fresh database migrated by `bounced migrate`.
+func migratedDB(t *testing.T) string {
+	t.Helper()
+	url := storetest.NewDatabase(t)
+	if code, _, errOut := runDB(t, "migrate", "--database-url", url); code != 0 {
+		t.Fatalf("bounced migrate: exit %d: %s", code, errOut)
+	}
+	return url
+}
+
+func TestMigrateCommand(t *testing.T) {
+	url := storetest.NewDatabase(t)
+
+	code, _, errOut := runDB(t, "report", "--database-url", url)
+	if code != 1 || !strings.Contains(errOut, "run `bounced migrate`") {
+		t.Errorf("report on an empty database: exit %d, stderr %q; want 1 and a hint to run bounced migrate", code, errOut)
+	}
+
+	code, out, errOut := runDB(t, "migrate", "--database-url", url)
+	if code != 0 {
+		t.Fatalf("migrate: exit %d: %s", code, errOut)
+	}
+	files, _ := fs.Glob(migrations.FS, "*.sql")
+	for _, f := range files {
+		if !strings.Contains(out, "applied "+f) {
+			t.Errorf("migrate output %q does not name %s", out, f)
+		}
+	}
+	// DATABASE_URL is the default.
+	t.Setenv("DATABASE_URL", url)
+	code, out, _ = runDB(t, "migrate")
+	if code != 0 || strings.TrimSpace(out) != "schema is up to date" {
+		t.Errorf("second migrate: exit %d, %q", code, out)
+	}
+}
+
+func TestDatabaseCommandsExplainUnreachableDatabase(t *testing.T) {
+	for _, args := range [][]string{{"migrate"}, {"report"}, {"suppressions", "list"}} {
+		args = append(args, "--database-url", "postgres://bounced:hunter2@127.0.0.1:1/x?connect_timeout=2&sslmode=disable")
+		code, _, errOut := runDB(t, args...)
+		if code != 1 || !strings.Contains(errOut, "cannot connect to PostgreSQL") || !strings.Contains(errOut, "DATABASE_URL") {
+			t.Errorf("%v: exit %d, stderr %q; want 1, the cause and how to configure", args[:len(args)-2], code, errOut)
+		}
+		if strings.Contains(errOut, "hunter2") {
+			t.Errorf("%v: the password leaked into stderr: %q", args[:len(args)-2], errOut)
+		}
+	}
+}
