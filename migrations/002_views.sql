@@ -59,7 +59,7 @@ LEFT JOIN reason_texts AS de ON de.reason = r.reason AND de.lang = 'de';
 CREATE VIEW soft_bounce_state AS
 SELECT b.address,
        cardinality(b.bounce_times) AS counted_bounces,
-       b.bounce_times[1] AS first_counted,
+       (SELECT min(t) FROM unnest(b.bounce_times) AS t) AS first_counted,
        b.last_seen,
        b.last_reason,
        b.counted_since,

@@ -29,7 +29,10 @@ func domainOf(header string) string {
 	if header == "" {
 		return ""
 	}
-	if a, err := mail.ParseAddress(header); err == nil {
+	// The common shapes, without a full parse: addr@domain, Name <addr@domain>.
+	if i := strings.LastIndexByte(header, '<'); i >= 0 && strings.HasSuffix(header, ">") {
+		header = header[i+1 : len(header)-1]
+	} else if a, err := mail.ParseAddress(header); err == nil {
 		header = a.Address
 	}
 	if _, d, ok := NormalizeAddress(header); ok {

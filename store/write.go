@@ -127,8 +127,16 @@ func prepare(b Batch, now time.Time) prepared {
 		if !m.ReceivedAt.IsZero() {
 			occurred = m.ReceivedAt.UTC().Truncate(time.Microsecond)
 		}
+		headers := "{}"
+		if len(m.Report.Original.Headers) > 0 {
+			if j, err := json.Marshal(m.Report.Original.Headers); err == nil {
+				headers = string(j)
+			}
+		}
+		sending := domainOf(m.Report.Original.From)
+		reporting := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(m.Report.ReportingMTA), "."))
 		for _, r := range m.Report.Results() {
-			ev := event{uid: m.UID, occurred: occurred, res: r}
+			ev := event{uid: m.UID, occurred: occurred, res: r, sending: sending, reporting: reporting, headers: headers}
 			if ev.res.Kind == "" {
 				ev.res.Kind = dsn.KindUnrecognized
 			}
@@ -144,14 +152,6 @@ func prepare(b Batch, now time.Time) prepared {
 			if a, d, ok := NormalizeAddress(r.Recipient); ok {
 				ev.address, ev.domain = a, d
 				ev.res.Recipient = a
-			}
-			ev.sending = domainOf(r.OriginalFrom)
-			ev.reporting = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(r.ReportingMTA), "."))
-			ev.headers = "{}"
-			if len(r.OriginalHeaders) > 0 {
-				if j, err := json.Marshal(r.OriginalHeaders); err == nil {
-					ev.headers = string(j)
-				}
 			}
 			p.events = append(p.events, ev)
 		}
@@ -430,7 +430,7 @@ func (s *Store) countSoftBounces(ctx context.Context, tx pgx.Tx, events []event,
 		if sp == nil || len(counted) < s.policy.SoftThreshold {
 			continue
 		}
-		sp.first, sp.last = counted[0].UTC(), counted[len(counted)-1].UTC()
+		sp.first, sp.last = slices.MinFunc(counted, time.Time.Compare).UTC(), slices.MaxFunc(counted, time.Time.Compare).UTC()
 		sp.start = len(counted)
 		exp := sp.last.Add(s.policy.SoftExpiry)
 		sp.expires = &exp
