@@ -126,14 +126,17 @@ CREATE TABLE bounce_events (
 );
 
 CREATE INDEX bounce_events_message_ref_idx ON bounce_events (message_ref);
-CREATE INDEX bounce_events_occurred_at_idx ON bounce_events (occurred_at);
+-- Events arrive roughly in occurred_at order: a BRIN index serves the
+-- reports' time ranges at a fraction of a B-tree's cost per insert.
+CREATE INDEX bounce_events_occurred_at_idx ON bounce_events USING brin (occurred_at);
 CREATE INDEX bounce_events_recipient_idx ON bounce_events (lower(recipient), occurred_at);
 
 -- suppressions holds one row per address ever suppressed. A row is in force
 -- while lifted_at IS NULL and expires_at is NULL (permanent) or in the
 -- future: expired rows stop counting without being deleted (see the view
 -- current_suppressions). active_since is when the current suppression began;
--- bounce_count counts the bounces recorded against it.
+-- bounce_count counts the bounces recorded against it: those that started it
+-- (for soft bounces, all those counted) and those seen while it was in force.
 CREATE TABLE suppressions (
 	id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	address             text NOT NULL CHECK (address LIKE '%_@_%'),
@@ -142,6 +145,7 @@ CREATE TABLE suppressions (
 	first_seen          timestamptz NOT NULL,
 	last_seen           timestamptz NOT NULL,
 	bounce_count        integer NOT NULL CHECK (bounce_count >= 0),
+	last_write_count    integer NOT NULL DEFAULT 0,  -- bounces the latest write added to bounce_count
 	expires_at          timestamptz,  -- NULL: permanent
 	evidence_message_id text NOT NULL DEFAULT '',
 	evidence_status     text NOT NULL DEFAULT '',

@@ -34,7 +34,8 @@ func BenchmarkWriteBatch(b *testing.B) {
 					case n < 8:
 						r = rcpt{fmt.Sprintf("user%d@host%d.example", uid, uid%97), dsn.ReasonUserUnknown}
 					case n < 16:
-						r = rcpt{fmt.Sprintf("soft%d@host%d.example", uid%5000, uid%97), dsn.ReasonMailboxFull}
+						k := uid % 5000
+						r = rcpt{fmt.Sprintf("soft%d@host%d.example", k, k%97), dsn.ReasonMailboxFull}
 					case n < 19:
 						r = rcpt{fmt.Sprintf("user%d@host%d.example", uid, uid%97), dsn.ReasonBlocklisted}
 					default:

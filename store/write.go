@@ -44,15 +44,13 @@ func (s *Store) WriteBatch(ctx context.Context, b Batch) (BatchResult, error) {
 	}
 	now := s.clock()
 	p := prepare(b, now)
-	var res BatchResult
-	var err error
 	for attempt := 1; ; attempt++ {
-		res = BatchResult{}
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			return s.writeBatch(ctx, tx, b, p, now, &res)
-		})
-		if err == nil || attempt == maxAttempts || !retryable(err) {
-			break
+		res, err := s.writeBatch(ctx, b, p, now)
+		if err == nil {
+			return res, nil
+		}
+		if attempt == maxAttempts || !retryable(err) {
+			return BatchResult{}, fmt.Errorf("writing batch of %s up to UID %d: %w", b.Mailbox, b.LastUID, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -60,10 +58,6 @@ func (s *Store) WriteBatch(ctx context.Context, b Batch) (BatchResult, error) {
 		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
 		}
 	}
-	if err != nil {
-		return BatchResult{}, fmt.Errorf("writing batch of %s up to UID %d: %w", b.Mailbox, b.LastUID, err)
-	}
-	return res, nil
 }
 
 // retryable reports whether PostgreSQL aborted the transaction in a way that
@@ -159,10 +153,35 @@ func prepare(b Batch, now time.Time) prepared {
 	return p
 }
 
-func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b Batch, p prepared, now time.Time, res *BatchResult) error {
-	refs, err := insertLedger(ctx, tx, b, p.messages, now)
+// writeBatch runs the transaction of one batch in three round trips: BEGIN
+// with the ledger and the soft-bounce counts; COPY of the events, when there
+// are many; the rest with COMMIT.
+func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Time) (res BatchResult, err error) {
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return err
+		return res, fmt.Errorf("connecting: %w", err)
+	}
+	defer conn.Release()
+	defer func() {
+		if err != nil {
+			// Leave no transaction behind: roll back, or else close the
+			// session (the pool then discards it).
+			if _, rerr := conn.Exec(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
+				_ = conn.Conn().Close(context.WithoutCancel(ctx))
+			}
+		}
+	}()
+
+	first := &pgx.Batch{}
+	first.Queue("BEGIN")
+	queueLedger(first, b, p, now, s.policy.SoftWindow)
+	br := conn.SendBatch(ctx, first)
+	refs, counted, err := readLedger(br)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("recording ledger: %w", cerr)
+	}
+	if err != nil {
+		return res, err
 	}
 	res.Messages = len(refs)
 	res.Duplicates = len(b.Messages) - len(refs)
@@ -174,34 +193,29 @@ func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b Batch, p prepared, 
 		}
 	}
 	res.Events = len(events)
-
-	soft, err := s.countSoftBounces(ctx, tx, events, now)
-	if err != nil {
-		return err
-	}
-	sups := mergeSuppressions(immediateSuppressions(events), soft)
-	rep := reputation(events)
 	for _, ev := range events {
 		if ev.res.Verdict == dsn.VerdictAlert {
 			res.Incidents++
 		}
 	}
+	sups := mergeSuppressions(immediateSuppressions(events), s.softSuppressions(events, counted))
+	rep := reputation(events)
 
-	if len(events) > 0 {
-		if err := copyEvents(ctx, tx, events, refs, now); err != nil {
-			return err
+	last := &pgx.Batch{}
+	if len(events) >= copyThreshold {
+		if err := copyEvents(ctx, conn.Conn(), events, refs, now); err != nil {
+			return res, err
 		}
+	} else if len(events) > 0 {
+		queueEvents(last, events, refs, now)
 	}
-
-	// Everything left is sent in one round trip.
-	batch := &pgx.Batch{}
 	if len(sups) > 0 {
-		queueSuppressions(batch, sups, now)
+		queueSuppressions(last, sups, now)
 	}
 	if len(rep) > 0 {
-		queueReputation(batch, rep)
+		queueReputation(last, rep)
 	}
-	batch.Queue(`
+	last.Queue(`
 		INSERT INTO mailboxes (mailbox, uidvalidity, last_uid, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (mailbox) DO UPDATE SET
 			last_uid = CASE WHEN mailboxes.uidvalidity = excluded.uidvalidity
@@ -209,40 +223,85 @@ func (s *Store) writeBatch(ctx context.Context, tx pgx.Tx, b Batch, p prepared, 
 			uidvalidity = excluded.uidvalidity,
 			updated_at = excluded.updated_at`,
 		b.Mailbox, int64(b.UIDValidity), int64(b.LastUID), now)
+	last.Queue("COMMIT")
 
-	br := tx.SendBatch(ctx, batch)
+	br = conn.SendBatch(ctx, last)
 	defer br.Close()
+	if len(events) > 0 && len(events) < copyThreshold {
+		if _, err := br.Exec(); err != nil {
+			return res, fmt.Errorf("inserting bounce events: %w", err)
+		}
+	}
 	if len(sups) > 0 {
 		rows, err := br.Query()
 		if err != nil {
-			return fmt.Errorf("upserting suppressions: %w", err)
+			return res, fmt.Errorf("upserting suppressions: %w", err)
 		}
 		for rows.Next() {
 			res.Suppressed++
 		}
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("upserting suppressions: %w", err)
+			return res, fmt.Errorf("upserting suppressions: %w", err)
 		}
 	}
 	if len(rep) > 0 {
 		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("counting reputation: %w", err)
+			return res, fmt.Errorf("counting reputation: %w", err)
 		}
 	}
 	if _, err := br.Exec(); err != nil {
-		return fmt.Errorf("advancing checkpoint: %w", err)
+		return res, fmt.Errorf("advancing checkpoint: %w", err)
 	}
-	return br.Close()
+	if _, err := br.Exec(); err != nil {
+		return res, fmt.Errorf("committing: %w", err)
+	}
+	if err := br.Close(); err != nil {
+		return res, fmt.Errorf("committing: %w", err)
+	}
+	return res, nil
 }
 
-// insertLedger records the messages not yet in the ledger and returns the
-// ledger id of each, by UID.
-func insertLedger(ctx context.Context, tx pgx.Tx, b Batch, msgs []Message, now time.Time) (map[uint32]int64, error) {
-	refs := make(map[uint32]int64, len(msgs))
-	if len(msgs) == 0 {
-		return refs, nil
-	}
-	n := len(msgs)
+// ledgerAndSoft records the messages not yet in the ledger and adds the soft
+// bounces of those (and only those) to the soft-bounce state of each address,
+// keeping the times within the window ($16). It returns the ledger id of
+// each new message (kind 'm') and the soft bounces now counted for each
+// address (kind 's'). Rows are taken in a fixed order (content hash,
+// address) so that concurrent writers do not deadlock.
+const ledgerAndSoft = `
+	WITH new AS (
+		INSERT INTO processed_messages
+			(mailbox, uidvalidity, uid, message_id, content_hash, size, received_at, kind, outcome, error, processed_at)
+		SELECT $1, $2, u.uid, u.message_id, u.content_hash, u.size, u.received_at, u.kind, u.outcome, u.error, $3
+		FROM unnest($4::bigint[], $5::text[], $6::bytea[], $7::bigint[], $8::timestamptz[], $9::text[], $10::text[], $11::text[])
+			AS u(uid, message_id, content_hash, size, received_at, kind, outcome, error)
+		ON CONFLICT DO NOTHING
+		RETURNING uid, id
+	), incoming AS (
+		SELECT lower(u.address) AS key,
+			(array_agg(u.address ORDER BY u.seen DESC))[1] AS address,
+			array_agg(u.seen) AS times,
+			(array_agg(u.reason ORDER BY u.seen DESC))[1] AS reason,
+			max(u.seen) AS last_seen
+		FROM unnest($12::bigint[], $13::text[], $14::timestamptz[], $15::text[]) AS u(uid, address, seen, reason)
+		JOIN new ON new.uid = u.uid
+		GROUP BY 1
+	), soft AS (
+		INSERT INTO soft_bounces AS b (address, bounce_times, last_reason, last_seen, updated_at)
+		SELECT address, soft_window(times, NULL, $16), reason, last_seen, $3 FROM incoming ORDER BY key
+		ON CONFLICT ((lower(address))) DO UPDATE SET
+			bounce_times = soft_window(b.bounce_times || excluded.bounce_times, b.counted_since, $16),
+			last_reason = CASE WHEN excluded.last_seen >= coalesce(b.last_seen, '-infinity')
+				THEN excluded.last_reason ELSE b.last_reason END,
+			last_seen = greatest(b.last_seen, excluded.last_seen),
+			updated_at = excluded.updated_at
+		RETURNING lower(address) AS key, bounce_times
+	)
+	SELECT 'm', uid, id, NULL, NULL FROM new
+	UNION ALL
+	SELECT 's', NULL, NULL, key, bounce_times FROM soft`
+
+func queueLedger(batch *pgx.Batch, b Batch, p prepared, now time.Time, window time.Duration) {
+	n := len(p.messages)
 	uids := make([]int64, n)
 	ids := make([]string, n)
 	hashes := make([][]byte, n)
@@ -251,14 +310,14 @@ func insertLedger(ctx context.Context, tx pgx.Tx, b Batch, msgs []Message, now t
 	kinds := make([]*string, n)
 	outcomes := make([]string, n)
 	errs := make([]string, n)
-	for i, m := range msgs {
+	for i := range p.messages {
+		m := &p.messages[i]
 		uids[i] = int64(m.UID)
 		ids[i] = m.MessageID
 		hashes[i] = m.ContentHash[:]
 		sizes[i] = m.Size
 		if !m.ReceivedAt.IsZero() {
-			t := m.ReceivedAt
-			received[i] = &t
+			received[i] = &m.ReceivedAt
 		}
 		if m.Report != nil {
 			k := string(m.Report.Kind)
@@ -270,29 +329,100 @@ func insertLedger(ctx context.Context, tx pgx.Tx, b Batch, msgs []Message, now t
 		outcomes[i] = string(m.Outcome)
 		errs[i] = m.Error
 	}
-	rows, err := tx.Query(ctx, `
-		INSERT INTO processed_messages
-			(mailbox, uidvalidity, uid, message_id, content_hash, size, received_at, kind, outcome, error, processed_at)
-		SELECT $1, $2, u.uid, u.message_id, u.content_hash, u.size, u.received_at, u.kind, u.outcome, u.error, $3
-		FROM unnest($4::bigint[], $5::text[], $6::bytea[], $7::bigint[], $8::timestamptz[], $9::text[], $10::text[], $11::text[])
-			AS u(uid, message_id, content_hash, size, received_at, kind, outcome, error)
-		ON CONFLICT DO NOTHING
-		RETURNING uid, id`,
-		b.Mailbox, int64(b.UIDValidity), now, uids, ids, hashes, sizes, received, kinds, outcomes, errs)
-	if err != nil {
-		return nil, fmt.Errorf("recording ledger: %w", err)
-	}
-	for rows.Next() {
-		var uid, id int64
-		if err := rows.Scan(&uid, &id); err != nil {
-			return nil, fmt.Errorf("recording ledger: %w", err)
+	var softUIDs []int64
+	var softAddrs, softReasons []string
+	var softTimes []time.Time
+	for _, ev := range p.events {
+		if ev.res.Verdict == dsn.VerdictSoft && ev.address != "" {
+			softUIDs = append(softUIDs, int64(ev.uid))
+			softAddrs = append(softAddrs, ev.address)
+			softTimes = append(softTimes, ev.occurred)
+			softReasons = append(softReasons, string(ev.res.Reason))
 		}
-		refs[uint32(uid)] = id
+	}
+	batch.Queue(ledgerAndSoft, b.Mailbox, int64(b.UIDValidity), now,
+		uids, ids, hashes, sizes, received, kinds, outcomes, errs,
+		softUIDs, softAddrs, softTimes, softReasons, window)
+}
+
+// readLedger reads the result of ledgerAndSoft: the ledger id of each new
+// message by UID, and the soft bounce times counted by lower-cased address.
+func readLedger(br pgx.BatchResults) (map[uint32]int64, map[string][]time.Time, error) {
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, fmt.Errorf("beginning transaction: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, fmt.Errorf("recording ledger: %w", err)
+	}
+	defer rows.Close()
+	refs := map[uint32]int64{}
+	counted := map[string][]time.Time{}
+	for rows.Next() {
+		var kind string
+		var uid, id *int64
+		var key *string
+		var times []time.Time
+		if err := rows.Scan(&kind, &uid, &id, &key, &times); err != nil {
+			return nil, nil, fmt.Errorf("recording ledger: %w", err)
+		}
+		switch {
+		case kind == "m" && uid != nil && id != nil:
+			refs[uint32(*uid)] = *id
+		case kind == "s" && key != nil:
+			counted[*key] = times
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("recording ledger: %w", err)
+		return nil, nil, fmt.Errorf("recording ledger: %w", err)
 	}
-	return refs, nil
+	return refs, counted, nil
+}
+
+// copyThreshold is the number of events from which COPY is faster than an
+// INSERT in the pipeline: COPY costs a round trip of its own.
+const copyThreshold = 250
+
+// queueEvents queues the INSERT of the events, for fewer than copyThreshold.
+func queueEvents(batch *pgx.Batch, events []event, refs map[uint32]int64, now time.Time) {
+	n := len(events)
+	var (
+		msgRef                                              = make([]int64, n)
+		occurred                                            = make([]time.Time, n)
+		kind, recipient, domain, status, action             = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		reason, scope, verdict, diag, remote, reporting, fb = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		origID, origFrom, sending, headers                  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		inferred, permanent                                 = make([]bool, n), make([]bool, n)
+		code                                                = make([]int32, n)
+	)
+	for i, ev := range events {
+		r := ev.res
+		msgRef[i] = refs[ev.uid]
+		occurred[i] = ev.occurred
+		kind[i], recipient[i], domain[i] = string(r.Kind), r.Recipient, ev.domain
+		status[i], inferred[i], code[i], action[i] = r.Status, r.StatusInferred, int32(r.SMTPCode), string(r.Action)
+		reason[i], scope[i], permanent[i], verdict[i] = string(r.Reason), string(r.Scope), r.Permanent, string(r.Verdict)
+		diag[i], remote[i], reporting[i], fb[i] = r.Diagnostic, r.RemoteMTA, r.ReportingMTA, r.FeedbackType
+		origID[i], origFrom[i], sending[i], headers[i] = r.OriginalMessageID, r.OriginalFrom, ev.sending, ev.headers
+	}
+	batch.Queue(`
+		INSERT INTO bounce_events (message_ref, occurred_at, recorded_at, kind, recipient, recipient_domain,
+			status, status_inferred, smtp_code, action, reason, scope, permanent, verdict, diagnostic,
+			remote_mta, reporting_mta, feedback_type, original_message_id, original_from, sending_domain,
+			original_headers)
+		SELECT u.message_ref, u.occurred_at, $1, u.kind, u.recipient, u.recipient_domain,
+			u.status, u.status_inferred, u.smtp_code, u.action, u.reason, u.scope, u.permanent, u.verdict, u.diagnostic,
+			u.remote_mta, u.reporting_mta, u.feedback_type, u.original_message_id, u.original_from, u.sending_domain,
+			u.original_headers::jsonb
+		FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[],
+			$9::integer[], $10::text[], $11::text[], $12::text[], $13::boolean[], $14::text[], $15::text[], $16::text[],
+			$17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[])
+			AS u(message_ref, occurred_at, kind, recipient, recipient_domain, status, status_inferred,
+				smtp_code, action, reason, scope, permanent, verdict, diagnostic, remote_mta,
+				reporting_mta, feedback_type, original_message_id, original_from, sending_domain, original_headers)`,
+		now, msgRef, occurred, kind, recipient, domain, status, inferred,
+		code, action, reason, scope, permanent, verdict, diag, remote,
+		reporting, fb, origID, origFrom, sending, headers)
 }
 
 // eventColumns are the columns of bounce_events that copyEvents fills.
@@ -302,7 +432,7 @@ var eventColumns = []string{"message_ref", "occurred_at", "recorded_at", "kind",
 	"original_headers"}
 
 // copyEvents writes the events with COPY, the fastest way in.
-func copyEvents(ctx context.Context, tx pgx.Tx, events []event, refs map[uint32]int64, now time.Time) error {
+func copyEvents(ctx context.Context, tx *pgx.Conn, events []event, refs map[uint32]int64, now time.Time) error {
 	src := pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
 		ev := &events[i]
 		r := &ev.res
@@ -371,13 +501,11 @@ func immediateSuppressions(events []event) map[string]*suppression {
 	return out
 }
 
-// countSoftBounces adds the batch's soft bounces to the soft-bounce state of
-// each address and returns the suppressions due: addresses that now have
-// Policy.SoftThreshold soft bounces within Policy.SoftWindow.
-func (s *Store) countSoftBounces(ctx context.Context, tx pgx.Tx, events []event, now time.Time) ([]*suppression, error) {
+// softSuppressions returns the suppressions due by soft bounces: addresses
+// with a soft bounce in events that now have Policy.SoftThreshold soft
+// bounces counted within Policy.SoftWindow (counted, by lower-cased address).
+func (s *Store) softSuppressions(events []event, counted map[string][]time.Time) []*suppression {
 	incoming := map[string]*suppression{}
-	var addrs, reasons []string
-	var times []time.Time
 	for _, ev := range events {
 		if ev.res.Verdict != dsn.VerdictSoft || ev.address == "" {
 			continue
@@ -389,57 +517,21 @@ func (s *Store) countSoftBounces(ctx context.Context, tx pgx.Tx, events []event,
 			incoming[key] = sp
 		}
 		sp.take(ev)
-		addrs = append(addrs, ev.address)
-		times = append(times, ev.occurred)
-		reasons = append(reasons, string(ev.res.Reason))
-	}
-	if len(addrs) == 0 {
-		return nil, nil
-	}
-	rows, err := tx.Query(ctx, `
-		WITH incoming AS (
-			SELECT lower(u.address) AS key,
-				(array_agg(u.address ORDER BY u.seen DESC))[1] AS address,
-				array_agg(u.seen ORDER BY u.seen) AS times,
-				(array_agg(u.reason ORDER BY u.seen DESC))[1] AS reason,
-				max(u.seen) AS last_seen
-			FROM unnest($1::text[], $2::timestamptz[], $3::text[]) AS u(address, seen, reason)
-			GROUP BY 1
-		)
-		INSERT INTO soft_bounces AS b (address, bounce_times, last_reason, last_seen, updated_at)
-		SELECT address, soft_window(times, NULL, $4), reason, last_seen, $5 FROM incoming ORDER BY key
-		ON CONFLICT ((lower(address))) DO UPDATE SET
-			bounce_times = soft_window(b.bounce_times || excluded.bounce_times, b.counted_since, $4),
-			last_reason = CASE WHEN excluded.last_seen >= coalesce(b.last_seen, '-infinity')
-				THEN excluded.last_reason ELSE b.last_reason END,
-			last_seen = greatest(b.last_seen, excluded.last_seen),
-			updated_at = excluded.updated_at
-		RETURNING lower(address), bounce_times`,
-		addrs, times, reasons, s.policy.SoftWindow, now)
-	if err != nil {
-		return nil, fmt.Errorf("counting soft bounces: %w", err)
 	}
 	var due []*suppression
-	for rows.Next() {
-		var key string
-		var counted []time.Time
-		if err := rows.Scan(&key, &counted); err != nil {
-			return nil, fmt.Errorf("counting soft bounces: %w", err)
-		}
+	for key, times := range counted {
 		sp := incoming[key]
-		if sp == nil || len(counted) < s.policy.SoftThreshold {
+		if sp == nil || len(times) < s.policy.SoftThreshold {
 			continue
 		}
-		sp.first, sp.last = slices.MinFunc(counted, time.Time.Compare).UTC(), slices.MaxFunc(counted, time.Time.Compare).UTC()
-		sp.start = len(counted)
+		sp.first = slices.MinFunc(times, time.Time.Compare).UTC()
+		sp.last = slices.MaxFunc(times, time.Time.Compare).UTC()
+		sp.start = len(times)
 		exp := sp.last.Add(s.policy.SoftExpiry)
 		sp.expires = &exp
 		due = append(due, sp)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("counting soft bounces: %w", err)
-	}
-	return due, nil
+	return due
 }
 
 // mergeSuppressions merges the soft-bounce suppressions due into the
@@ -470,21 +562,21 @@ func mergeSuppressions(imm map[string]*suppression, soft []*suppression) []*supp
 }
 
 // upsertSuppressions is the suppression upsert. A new row counts the
-// bounces that started it ($7). An existing suppression in force (not lifted,
-// not expired at $1) is renewed: it counts the batch's bounces ($13 where
-// that differs from $7, for soft bounces counted before), a
+// bounces that started it ($7: for soft bounces, all those counted). An
+// existing suppression in force (not lifted, not expired at $1) is renewed:
+// it counts the batch's bounces ($8, proposed as last_write_count), a
 // permanent one stays permanent, an expiring one is extended. One not in
 // force starts over. A suppression lifted by hand is started again only by
 // a bounce seen after the lift. Newly started ones are announced by NOTIFY.
 const upsertSuppressions = `
 	WITH up AS (
-		INSERT INTO suppressions AS s (address, reason, scope, first_seen, last_seen, bounce_count, expires_at,
-			evidence_message_id, evidence_status, evidence_diagnostic, manual, active_since, updated_at)
+		INSERT INTO suppressions AS s (address, reason, scope, first_seen, last_seen, bounce_count, last_write_count,
+			expires_at, evidence_message_id, evidence_status, evidence_diagnostic, manual, active_since, updated_at)
 		SELECT DISTINCT ON (lower(u.address)) u.address, u.reason, u.scope, u.first_seen, u.last_seen, u.start_n,
-			u.expires_at, u.message_id, u.status, u.diagnostic, false, $1::timestamptz, $1::timestamptz
+			u.renew_n, u.expires_at, u.message_id, u.status, u.diagnostic, false, $1::timestamptz, $1::timestamptz
 		FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::integer[],
-			$8::timestamptz[], $9::text[], $10::text[], $11::text[])
-			AS u(address, reason, scope, first_seen, last_seen, start_n, expires_at, message_id, status, diagnostic)
+			$8::integer[], $9::timestamptz[], $10::text[], $11::text[], $12::text[])
+			AS u(address, reason, scope, first_seen, last_seen, start_n, renew_n, expires_at, message_id, status, diagnostic)
 		ORDER BY lower(u.address)
 		ON CONFLICT ((lower(address))) DO UPDATE SET
 			address = CASE WHEN ` + inForce + ` THEN s.address ELSE excluded.address END,
@@ -495,10 +587,8 @@ const upsertSuppressions = `
 			evidence_diagnostic = CASE WHEN ` + keepEvidence + ` THEN s.evidence_diagnostic ELSE excluded.evidence_diagnostic END,
 			first_seen = CASE WHEN ` + inForce + ` THEN least(s.first_seen, excluded.first_seen) ELSE excluded.first_seen END,
 			last_seen = CASE WHEN ` + inForce + ` THEN greatest(s.last_seen, excluded.last_seen) ELSE excluded.last_seen END,
-			bounce_count = CASE WHEN ` + inForce + ` THEN s.bounce_count + coalesce(
-				(SELECT r.n FROM unnest($12::text[], $13::integer[]) AS r(key, n) WHERE lower(r.key) = lower(excluded.address)),
-				excluded.bounce_count)
-				ELSE excluded.bounce_count END,
+			bounce_count = CASE WHEN ` + inForce + ` THEN s.bounce_count + excluded.last_write_count ELSE excluded.bounce_count END,
+			last_write_count = CASE WHEN ` + inForce + ` THEN excluded.last_write_count ELSE excluded.bounce_count END,
 			expires_at = CASE
 				WHEN ` + inForce + ` AND s.expires_at IS NULL THEN NULL
 				WHEN excluded.expires_at IS NULL THEN NULL
@@ -527,19 +617,14 @@ func queueSuppressions(batch *pgx.Batch, sups []*suppression, now time.Time) {
 	first, last := make([]time.Time, n), make([]time.Time, n)
 	count := make([]int32, n)
 	expires := make([]*time.Time, n)
+	renew := make([]int32, n)
 	msgID, status, diag := make([]string, n), make([]string, n), make([]string, n)
-	var renewKeys []string
-	var renewCounts []int32
 	for i, sp := range sups {
 		addr[i], reason[i], scope[i] = sp.address, sp.reason, sp.scope
-		first[i], last[i], count[i], expires[i] = sp.first, sp.last, int32(sp.start), sp.expires
+		first[i], last[i], count[i], renew[i], expires[i] = sp.first, sp.last, int32(sp.start), int32(sp.count), sp.expires
 		msgID[i], status[i], diag[i] = sp.messageID, sp.status, sp.diag
-		if sp.count != sp.start {
-			renewKeys, renewCounts = append(renewKeys, sp.key), append(renewCounts, int32(sp.count))
-		}
 	}
-	batch.Queue(upsertSuppressions, now, addr, reason, scope, first, last, count, expires, msgID, status, diag,
-		renewKeys, renewCounts)
+	batch.Queue(upsertSuppressions, now, addr, reason, scope, first, last, count, renew, expires, msgID, status, diag)
 }
 
 // repKey is one reputation counter.
