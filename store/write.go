@@ -154,8 +154,8 @@ func prepare(b Batch, now time.Time) prepared {
 }
 
 // writeBatch runs the transaction of one batch in three round trips: BEGIN
-// with the ledger and the soft-bounce counts; COPY of the events, when there
-// are many; the rest with COMMIT.
+// with the ledger and the soft-bounce counts; COPY of the events; the
+// suppressions, reputation counters and checkpoint with COMMIT.
 func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Time) (res BatchResult, err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -201,14 +201,12 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 	sups := mergeSuppressions(immediateSuppressions(events), s.softSuppressions(events, counted))
 	rep := reputation(events)
 
-	last := &pgx.Batch{}
-	if len(events) >= copyThreshold {
+	if len(events) > 0 {
 		if err := copyEvents(ctx, conn.Conn(), events, refs, now); err != nil {
 			return res, err
 		}
-	} else if len(events) > 0 {
-		queueEvents(last, events, refs, now)
 	}
+	last := &pgx.Batch{}
 	if len(sups) > 0 {
 		queueSuppressions(last, sups, now)
 	}
@@ -227,11 +225,6 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 
 	br = conn.SendBatch(ctx, last)
 	defer br.Close()
-	if len(events) > 0 && len(events) < copyThreshold {
-		if _, err := br.Exec(); err != nil {
-			return res, fmt.Errorf("inserting bounce events: %w", err)
-		}
-	}
 	if len(sups) > 0 {
 		rows, err := br.Query()
 		if err != nil {
@@ -379,52 +372,6 @@ func readLedger(br pgx.BatchResults) (map[uint32]int64, map[string][]time.Time, 
 	return refs, counted, nil
 }
 
-// copyThreshold is the number of events from which COPY is faster than an
-// INSERT in the pipeline: COPY costs a round trip of its own.
-const copyThreshold = 250
-
-// queueEvents queues the INSERT of the events, for fewer than copyThreshold.
-func queueEvents(batch *pgx.Batch, events []event, refs map[uint32]int64, now time.Time) {
-	n := len(events)
-	var (
-		msgRef                                              = make([]int64, n)
-		occurred                                            = make([]time.Time, n)
-		kind, recipient, domain, status, action             = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		reason, scope, verdict, diag, remote, reporting, fb = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		origID, origFrom, sending, headers                  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		inferred, permanent                                 = make([]bool, n), make([]bool, n)
-		code                                                = make([]int32, n)
-	)
-	for i, ev := range events {
-		r := ev.res
-		msgRef[i] = refs[ev.uid]
-		occurred[i] = ev.occurred
-		kind[i], recipient[i], domain[i] = string(r.Kind), r.Recipient, ev.domain
-		status[i], inferred[i], code[i], action[i] = r.Status, r.StatusInferred, int32(r.SMTPCode), string(r.Action)
-		reason[i], scope[i], permanent[i], verdict[i] = string(r.Reason), string(r.Scope), r.Permanent, string(r.Verdict)
-		diag[i], remote[i], reporting[i], fb[i] = r.Diagnostic, r.RemoteMTA, r.ReportingMTA, r.FeedbackType
-		origID[i], origFrom[i], sending[i], headers[i] = r.OriginalMessageID, r.OriginalFrom, ev.sending, ev.headers
-	}
-	batch.Queue(`
-		INSERT INTO bounce_events (message_ref, occurred_at, recorded_at, kind, recipient, recipient_domain,
-			status, status_inferred, smtp_code, action, reason, scope, permanent, verdict, diagnostic,
-			remote_mta, reporting_mta, feedback_type, original_message_id, original_from, sending_domain,
-			original_headers)
-		SELECT u.message_ref, u.occurred_at, $1, u.kind, u.recipient, u.recipient_domain,
-			u.status, u.status_inferred, u.smtp_code, u.action, u.reason, u.scope, u.permanent, u.verdict, u.diagnostic,
-			u.remote_mta, u.reporting_mta, u.feedback_type, u.original_message_id, u.original_from, u.sending_domain,
-			u.original_headers::jsonb
-		FROM unnest($2::bigint[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[],
-			$9::integer[], $10::text[], $11::text[], $12::text[], $13::boolean[], $14::text[], $15::text[], $16::text[],
-			$17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[])
-			AS u(message_ref, occurred_at, kind, recipient, recipient_domain, status, status_inferred,
-				smtp_code, action, reason, scope, permanent, verdict, diagnostic, remote_mta,
-				reporting_mta, feedback_type, original_message_id, original_from, sending_domain, original_headers)`,
-		now, msgRef, occurred, kind, recipient, domain, status, inferred,
-		code, action, reason, scope, permanent, verdict, diag, remote,
-		reporting, fb, origID, origFrom, sending, headers)
-}
-
 // eventColumns are the columns of bounce_events that copyEvents fills.
 var eventColumns = []string{"message_ref", "occurred_at", "recorded_at", "kind", "recipient", "recipient_domain",
 	"status", "status_inferred", "smtp_code", "action", "reason", "scope", "permanent", "verdict", "diagnostic",
@@ -432,7 +379,7 @@ var eventColumns = []string{"message_ref", "occurred_at", "recorded_at", "kind",
 	"original_headers"}
 
 // copyEvents writes the events with COPY, the fastest way in.
-func copyEvents(ctx context.Context, tx *pgx.Conn, events []event, refs map[uint32]int64, now time.Time) error {
+func copyEvents(ctx context.Context, conn *pgx.Conn, events []event, refs map[uint32]int64, now time.Time) error {
 	src := pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
 		ev := &events[i]
 		r := &ev.res
@@ -442,7 +389,7 @@ func copyEvents(ctx context.Context, tx *pgx.Conn, events []event, refs map[uint
 			r.RemoteMTA, r.ReportingMTA, r.FeedbackType, r.OriginalMessageID, r.OriginalFrom, ev.sending,
 			ev.headers}, nil
 	})
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"bounce_events"}, eventColumns, src); err != nil {
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"bounce_events"}, eventColumns, src); err != nil {
 		return fmt.Errorf("inserting bounce events: %w", err)
 	}
 	return nil

@@ -143,6 +143,16 @@ func TestWriteBatchIsIdempotent(t *testing.T) {
 	if res.Messages != 1 || res.Duplicates != 1 || res.Events != 1 {
 		t.Errorf("mixed batch = %+v, want 1 new, 1 duplicate, 1 event", res)
 	}
+	// The same bytes twice in one batch count once.
+	twice := batchOf(msg(300, "f", t0, rcpt{"w@example.org", dsn.ReasonUserUnknown}),
+		msg(301, "f", t0, rcpt{"w@example.org", dsn.ReasonUserUnknown}))
+	if res := mustWrite(t, s, twice); res.Messages != 1 || res.Duplicates != 1 || res.Events != 1 {
+		t.Errorf("the same content twice in one batch = %+v, want 1 new, 1 duplicate, 1 event", res)
+	}
+	if sp := suppressedNow(t, s, "w@example.org"); sp == nil || sp.Count != 1 {
+		t.Errorf("w@example.org: %+v, want suppressed with count 1", sp)
+	}
+
 	var soft int
 	if err := s.pool.QueryRow(ctx, `SELECT counted_bounces FROM soft_bounce_state WHERE address = 'y@example.org'`).Scan(&soft); err != nil {
 		t.Fatal(err)
