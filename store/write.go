@@ -201,11 +201,6 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 	sups := mergeSuppressions(immediateSuppressions(events), s.softSuppressions(events, counted))
 	rep := reputation(events)
 
-	if len(events) > 0 {
-		if err := copyEvents(ctx, conn.Conn(), events, refs, now); err != nil {
-			return res, err
-		}
-	}
 	last := &pgx.Batch{}
 	if len(sups) > 0 {
 		queueSuppressions(last, sups, now)
@@ -269,6 +264,22 @@ const ledgerAndSoft = `
 			AS u(uid, message_id, content_hash, size, received_at, kind, outcome, error)
 		ON CONFLICT DO NOTHING
 		RETURNING uid, id
+	), events AS (
+		INSERT INTO bounce_events (message_ref, occurred_at, recorded_at, kind, recipient, recipient_domain,
+			status, status_inferred, smtp_code, action, reason, scope, permanent, verdict, diagnostic,
+			remote_mta, reporting_mta, feedback_type, original_message_id, original_from, sending_domain,
+			original_headers)
+		SELECT new.id, e.occurred_at, $3, e.kind, e.recipient, e.recipient_domain,
+			e.status, e.status_inferred, e.smtp_code, e.action, e.reason, e.scope, e.permanent, e.verdict, e.diagnostic,
+			e.remote_mta, e.reporting_mta, e.feedback_type, e.original_message_id, e.original_from, e.sending_domain,
+			e.original_headers::jsonb
+		FROM unnest($17::bigint[], $18::timestamptz[], $19::text[], $20::text[], $21::text[], $22::text[], $23::boolean[],
+			$24::integer[], $25::text[], $26::text[], $27::text[], $28::boolean[], $29::text[], $30::text[], $31::text[],
+			$32::text[], $33::text[], $34::text[], $35::text[], $36::text[], $37::text[])
+			AS e(uid, occurred_at, kind, recipient, recipient_domain, status, status_inferred,
+				smtp_code, action, reason, scope, permanent, verdict, diagnostic, remote_mta,
+				reporting_mta, feedback_type, original_message_id, original_from, sending_domain, original_headers)
+		JOIN new ON new.uid = e.uid
 	), incoming AS (
 		SELECT lower(u.address) AS key,
 			(array_agg(u.address ORDER BY u.seen DESC))[1] AS address,
@@ -333,9 +344,10 @@ func queueLedger(batch *pgx.Batch, b Batch, p prepared, now time.Time, window ti
 			softReasons = append(softReasons, string(ev.res.Reason))
 		}
 	}
-	batch.Queue(ledgerAndSoft, b.Mailbox, int64(b.UIDValidity), now,
+	args := []any{b.Mailbox, int64(b.UIDValidity), now,
 		uids, ids, hashes, sizes, received, kinds, outcomes, errs,
-		softUIDs, softAddrs, softTimes, softReasons, window)
+		softUIDs, softAddrs, softTimes, softReasons, window}
+	batch.Queue(ledgerAndSoft, append(args, eventColumnsOf(p.events)...)...)
 }
 
 // readLedger reads the result of ledgerAndSoft: the ledger id of each new
@@ -372,27 +384,31 @@ func readLedger(br pgx.BatchResults) (map[uint32]int64, map[string][]time.Time, 
 	return refs, counted, nil
 }
 
-// eventColumns are the columns of bounce_events that copyEvents fills.
-var eventColumns = []string{"message_ref", "occurred_at", "recorded_at", "kind", "recipient", "recipient_domain",
-	"status", "status_inferred", "smtp_code", "action", "reason", "scope", "permanent", "verdict", "diagnostic",
-	"remote_mta", "reporting_mta", "feedback_type", "original_message_id", "original_from", "sending_domain",
-	"original_headers"}
-
-// copyEvents writes the events with COPY, the fastest way in.
-func copyEvents(ctx context.Context, conn *pgx.Conn, events []event, refs map[uint32]int64, now time.Time) error {
-	src := pgx.CopyFromSlice(len(events), func(i int) ([]any, error) {
+// eventColumnsOf returns the events as the column arrays ledgerAndSoft
+// takes ($17 on).
+func eventColumnsOf(events []event) []any {
+	n := len(events)
+	var (
+		uid                                                 = make([]int64, n)
+		occurred                                            = make([]time.Time, n)
+		kind, recipient, domain, status, action             = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		reason, scope, verdict, diag, remote, reporting, fb = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		origID, origFrom, sending, headers                  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		inferred, permanent                                 = make([]bool, n), make([]bool, n)
+		code                                                = make([]int32, n)
+	)
+	for i := range events {
 		ev := &events[i]
 		r := &ev.res
-		return []any{refs[ev.uid], ev.occurred, now, string(r.Kind), r.Recipient, ev.domain,
-			r.Status, r.StatusInferred, int32(r.SMTPCode), string(r.Action), string(r.Reason), string(r.Scope),
-			r.Permanent, string(r.Verdict), r.Diagnostic,
-			r.RemoteMTA, r.ReportingMTA, r.FeedbackType, r.OriginalMessageID, r.OriginalFrom, ev.sending,
-			ev.headers}, nil
-	})
-	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"bounce_events"}, eventColumns, src); err != nil {
-		return fmt.Errorf("inserting bounce events: %w", err)
+		uid[i], occurred[i] = int64(ev.uid), ev.occurred
+		kind[i], recipient[i], domain[i] = string(r.Kind), r.Recipient, ev.domain
+		status[i], inferred[i], code[i], action[i] = r.Status, r.StatusInferred, int32(r.SMTPCode), string(r.Action)
+		reason[i], scope[i], permanent[i], verdict[i] = string(r.Reason), string(r.Scope), r.Permanent, string(r.Verdict)
+		diag[i], remote[i], reporting[i], fb[i] = r.Diagnostic, r.RemoteMTA, r.ReportingMTA, r.FeedbackType
+		origID[i], origFrom[i], sending[i], headers[i] = r.OriginalMessageID, r.OriginalFrom, ev.sending, ev.headers
 	}
-	return nil
+	return []any{uid, occurred, kind, recipient, domain, status, inferred, code, action, reason, scope,
+		permanent, verdict, diag, remote, reporting, fb, origID, origFrom, sending, headers}
 }
 
 // suppression is one address to suppress (or whose suppression to renew),
