@@ -153,9 +153,11 @@ func prepare(b Batch, now time.Time) prepared {
 	return p
 }
 
-// writeBatch runs the transaction of one batch in three round trips: BEGIN
-// with the ledger and the soft-bounce counts; COPY of the events; the
-// suppressions, reputation counters and checkpoint with COMMIT.
+// writeBatch runs the transaction of one batch in two round trips: BEGIN
+// with the ledger, the events and the soft-bounce counts (recordMessages);
+// then the suppressions, reputation counters and checkpoint with COMMIT.
+// The transaction is opened and closed by hand, not with pgx.Tx, so that
+// BEGIN and COMMIT ride along with the statements.
 func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Time) (res BatchResult, err error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -174,21 +176,21 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 
 	first := &pgx.Batch{}
 	first.Queue("BEGIN")
-	queueLedger(first, b, p, now, s.policy.SoftWindow)
+	queueRecordMessages(first, b, p, now, s.policy.SoftWindow)
 	br := conn.SendBatch(ctx, first)
-	refs, counted, err := readLedger(br)
+	fresh, counted, err := readRecorded(br)
 	if cerr := br.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("recording ledger: %w", cerr)
+		err = fmt.Errorf("recording ledger and events: %w", cerr)
 	}
 	if err != nil {
 		return res, err
 	}
-	res.Messages = len(refs)
-	res.Duplicates = len(b.Messages) - len(refs)
+	res.Messages = len(fresh)
+	res.Duplicates = len(b.Messages) - len(fresh)
 
 	var events []event
 	for _, ev := range p.events {
-		if _, ok := refs[ev.uid]; ok {
+		if fresh[ev.uid] {
 			events = append(events, ev)
 		}
 	}
@@ -249,13 +251,13 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 	return res, nil
 }
 
-// ledgerAndSoft records the messages not yet in the ledger and adds the soft
-// bounces of those (and only those) to the soft-bounce state of each address,
-// keeping the times within the window ($16). It returns the ledger id of
-// each new message (kind 'm') and the soft bounces now counted for each
-// address (kind 's'). Rows are taken in a fixed order (content hash,
-// address) so that concurrent writers do not deadlock.
-const ledgerAndSoft = `
+// recordMessages records the messages not yet in the ledger, the events of
+// those (and only those), and adds their soft bounces to the soft-bounce
+// state of each address, keeping the times within the window ($16). It
+// returns the UID of each new message (kind 'm') and the soft bounces now
+// counted for each address (kind 's'). Rows are taken in a fixed order
+// (content hash, address) so that concurrent writers do not deadlock.
+const recordMessages = `
 	WITH new AS (
 		INSERT INTO processed_messages
 			(mailbox, uidvalidity, uid, message_id, content_hash, size, received_at, kind, outcome, error, processed_at)
@@ -300,11 +302,11 @@ const ledgerAndSoft = `
 			updated_at = excluded.updated_at
 		RETURNING lower(address) AS key, bounce_times
 	)
-	SELECT 'm', uid, id, NULL, NULL FROM new
+	SELECT 'm', uid, NULL, NULL FROM new
 	UNION ALL
-	SELECT 's', NULL, NULL, key, bounce_times FROM soft`
+	SELECT 's', NULL, key, bounce_times FROM soft`
 
-func queueLedger(batch *pgx.Batch, b Batch, p prepared, now time.Time, window time.Duration) {
+func queueRecordMessages(batch *pgx.Batch, b Batch, p prepared, now time.Time, window time.Duration) {
 	n := len(p.messages)
 	uids := make([]int64, n)
 	ids := make([]string, n)
@@ -347,44 +349,45 @@ func queueLedger(batch *pgx.Batch, b Batch, p prepared, now time.Time, window ti
 	args := []any{b.Mailbox, int64(b.UIDValidity), now,
 		uids, ids, hashes, sizes, received, kinds, outcomes, errs,
 		softUIDs, softAddrs, softTimes, softReasons, window}
-	batch.Queue(ledgerAndSoft, append(args, eventColumnsOf(p.events)...)...)
+	batch.Queue(recordMessages, append(args, eventColumnsOf(p.events)...)...)
 }
 
-// readLedger reads the result of ledgerAndSoft: the ledger id of each new
-// message by UID, and the soft bounce times counted by lower-cased address.
-func readLedger(br pgx.BatchResults) (map[uint32]int64, map[string][]time.Time, error) {
+// readRecorded reads the result of recordMessages: the UIDs of the messages
+// new to the ledger, and the soft bounce times counted by lower-cased
+// address.
+func readRecorded(br pgx.BatchResults) (fresh map[uint32]bool, counted map[string][]time.Time, err error) {
 	if _, err := br.Exec(); err != nil {
 		return nil, nil, fmt.Errorf("beginning transaction: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {
-		return nil, nil, fmt.Errorf("recording ledger: %w", err)
+		return nil, nil, fmt.Errorf("recording ledger and events: %w", err)
 	}
 	defer rows.Close()
-	refs := map[uint32]int64{}
-	counted := map[string][]time.Time{}
+	fresh = map[uint32]bool{}
+	counted = map[string][]time.Time{}
 	for rows.Next() {
 		var kind string
-		var uid, id *int64
+		var uid *int64
 		var key *string
 		var times []time.Time
-		if err := rows.Scan(&kind, &uid, &id, &key, &times); err != nil {
-			return nil, nil, fmt.Errorf("recording ledger: %w", err)
+		if err := rows.Scan(&kind, &uid, &key, &times); err != nil {
+			return nil, nil, fmt.Errorf("recording ledger and events: %w", err)
 		}
 		switch {
-		case kind == "m" && uid != nil && id != nil:
-			refs[uint32(*uid)] = *id
+		case kind == "m" && uid != nil:
+			fresh[uint32(*uid)] = true
 		case kind == "s" && key != nil:
 			counted[*key] = times
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("recording ledger: %w", err)
+		return nil, nil, fmt.Errorf("recording ledger and events: %w", err)
 	}
-	return refs, counted, nil
+	return fresh, counted, nil
 }
 
-// eventColumnsOf returns the events as the column arrays ledgerAndSoft
+// eventColumnsOf returns the events as the column arrays recordMessages
 // takes ($17 on).
 func eventColumnsOf(events []event) []any {
 	n := len(events)
