@@ -178,20 +178,23 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 	first.Queue("BEGIN")
 	queueRecordMessages(first, b, p, now, s.policy.SoftWindow)
 	br := conn.SendBatch(ctx, first)
-	fresh, counted, err := readRecorded(br)
+	dups, counted, err := readRecorded(br)
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("recording ledger and events: %w", cerr)
 	}
 	if err != nil {
 		return res, err
 	}
-	res.Messages = len(fresh)
-	res.Duplicates = len(b.Messages) - len(fresh)
+	res.Duplicates = len(dups)
+	res.Messages = len(b.Messages) - len(dups)
 
-	var events []event
-	for _, ev := range p.events {
-		if fresh[ev.uid] {
-			events = append(events, ev)
+	events := p.events
+	if len(dups) > 0 {
+		events = nil
+		for _, ev := range p.events {
+			if !dups[ev.uid] {
+				events = append(events, ev)
+			}
 		}
 	}
 	res.Events = len(events)
@@ -254,8 +257,9 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 // recordMessages records the messages not yet in the ledger, the events of
 // those (and only those), and adds their soft bounces to the soft-bounce
 // state of each address, keeping the times within the window ($16). It
-// returns the UID of each new message (kind 'm') and the soft bounces now
-// counted for each address (kind 's'). Rows are taken in a fixed order
+// returns the UID of each message already in the ledger (kind 'd', for
+// duplicate; usually none) and the soft bounces now counted for each address
+// (kind 's'). Rows are taken in a fixed order
 // (content hash, address) so that concurrent writers do not deadlock.
 const recordMessages = `
 	WITH new AS (
@@ -302,7 +306,7 @@ const recordMessages = `
 			updated_at = excluded.updated_at
 		RETURNING lower(address) AS key, bounce_times
 	)
-	SELECT 'm', uid, NULL, NULL FROM new
+	SELECT 'd', u.uid, NULL, NULL FROM unnest($4::bigint[]) AS u(uid) WHERE u.uid NOT IN (SELECT uid FROM new)
 	UNION ALL
 	SELECT 's', NULL, key, bounce_times FROM soft`
 
@@ -353,9 +357,9 @@ func queueRecordMessages(batch *pgx.Batch, b Batch, p prepared, now time.Time, w
 }
 
 // readRecorded reads the result of recordMessages: the UIDs of the messages
-// new to the ledger, and the soft bounce times counted by lower-cased
+// already in the ledger, and the soft bounce times counted by lower-cased
 // address.
-func readRecorded(br pgx.BatchResults) (fresh map[uint32]bool, counted map[string][]time.Time, err error) {
+func readRecorded(br pgx.BatchResults) (dups map[uint32]bool, counted map[string][]time.Time, err error) {
 	if _, err := br.Exec(); err != nil {
 		return nil, nil, fmt.Errorf("beginning transaction: %w", err)
 	}
@@ -364,7 +368,7 @@ func readRecorded(br pgx.BatchResults) (fresh map[uint32]bool, counted map[strin
 		return nil, nil, fmt.Errorf("recording ledger and events: %w", err)
 	}
 	defer rows.Close()
-	fresh = map[uint32]bool{}
+	dups = map[uint32]bool{}
 	counted = map[string][]time.Time{}
 	for rows.Next() {
 		var kind string
@@ -375,8 +379,8 @@ func readRecorded(br pgx.BatchResults) (fresh map[uint32]bool, counted map[strin
 			return nil, nil, fmt.Errorf("recording ledger and events: %w", err)
 		}
 		switch {
-		case kind == "m" && uid != nil:
-			fresh[uint32(*uid)] = true
+		case kind == "d" && uid != nil:
+			dups[uint32(*uid)] = true
 		case kind == "s" && key != nil:
 			counted[*key] = times
 		}
@@ -384,7 +388,7 @@ func readRecorded(br pgx.BatchResults) (fresh map[uint32]bool, counted map[strin
 	if err := rows.Err(); err != nil {
 		return nil, nil, fmt.Errorf("recording ledger and events: %w", err)
 	}
-	return fresh, counted, nil
+	return dups, counted, nil
 }
 
 // eventColumnsOf returns the events as the column arrays recordMessages
