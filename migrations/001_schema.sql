@@ -95,7 +95,6 @@ CREATE TABLE processed_messages (
 	CONSTRAINT processed_messages_content_key UNIQUE (content_hash)
 );
 
-
 -- bounce_events holds one row per recipient result of the parse contract.
 -- occurred_at is when the bounce arrived (IMAP INTERNALDATE, else the time it
 -- was recorded); policy windows and reports use it.

@@ -11,6 +11,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/bounced/bounced/dsn"
 	"github.com/bounced/bounced/migrations"
 	"github.com/bounced/bounced/store/storetest"
 	"github.com/jackc/pgx/v5"
@@ -60,6 +61,50 @@ func TestMigrateAppliesEmbeddedFilesOnce(t *testing.T) {
 	}
 	if reasons != 23 {
 		t.Errorf("reasons table holds %d reasons, want the 23 of DESIGN.md", reasons)
+	}
+}
+
+func TestReasonTableMatchesDesign(t *testing.T) {
+	s := newTestStore(t)
+	// The reason table of DESIGN.md, by the dsn package's identifiers.
+	want := map[dsn.Reason]struct {
+		scope     dsn.Scope
+		permanent bool
+	}{
+		dsn.ReasonUserUnknown: {dsn.ScopeRecipient, true}, dsn.ReasonMailboxDisabled: {dsn.ScopeRecipient, true},
+		dsn.ReasonHostUnknown: {dsn.ScopeRecipient, true}, dsn.ReasonBadRecipientSyntax: {dsn.ScopeRecipient, true},
+		dsn.ReasonMailboxFull: {dsn.ScopeRecipient, false}, dsn.ReasonComplaint: {dsn.ScopeRecipient, true},
+		dsn.ReasonAuthFailure: {dsn.ScopeSender, true}, dsn.ReasonBlocklisted: {dsn.ScopeSender, true},
+		dsn.ReasonSpamContent: {dsn.ScopeSender, true}, dsn.ReasonPolicyRejected: {dsn.ScopeSender, true},
+		dsn.ReasonBadSenderAddress: {dsn.ScopeSender, true}, dsn.ReasonRelayDenied: {dsn.ScopeSender, true},
+		dsn.ReasonMessageTooLarge: {dsn.ScopeSender, true}, dsn.ReasonVirus: {dsn.ScopeSender, true},
+		dsn.ReasonRateLimited: {dsn.ScopeSender, false}, dsn.ReasonGreylisted: {dsn.ScopeTransient, false},
+		dsn.ReasonServerError: {dsn.ScopeTransient, false}, dsn.ReasonNetworkError: {dsn.ScopeTransient, false},
+		dsn.ReasonExpired: {dsn.ScopeTransient, false}, dsn.ReasonDelayed: {dsn.ScopeTransient, false},
+		dsn.ReasonAutoReply: {dsn.ScopeNone, false}, dsn.ReasonDelivered: {dsn.ScopeNone, false},
+		dsn.ReasonUnknown: {dsn.ScopeNone, false},
+	}
+	rs, err := s.Reasons(context.Background(), "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != len(want) {
+		t.Errorf("reasons table has %d rows, DESIGN.md %d", len(rs), len(want))
+	}
+	for _, r := range rs {
+		w, ok := want[dsn.Reason(r.Reason)]
+		if !ok || string(w.scope) != r.Scope || w.permanent != r.Permanent {
+			t.Errorf("reason %s: scope %s, permanent %v; DESIGN.md: %+v (known: %v)", r.Reason, r.Scope, r.Permanent, w, ok)
+		}
+	}
+	// Every identifier passes the reason_id domain, and nothing else does.
+	for reason := range want {
+		if _, err := s.pool.Exec(context.Background(), `SELECT $1::text::reason_id`, string(reason)); err != nil {
+			t.Errorf("reason_id rejects %s: %v", reason, err)
+		}
+	}
+	if _, err := s.pool.Exec(context.Background(), `SELECT 'deliverd'::text::reason_id`); err == nil {
+		t.Error("reason_id accepts 'deliverd'")
 	}
 }
 
