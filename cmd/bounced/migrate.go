@@ -37,8 +37,21 @@ func runMigrate(ctx context.Context, e env, args []string) int {
 	if len(applied) == 0 {
 		fmt.Fprintln(e.stdout, "schema is up to date")
 	}
+	if reasonTexts != nil {
+		texts := reasonTexts()
+		if err := s.SyncReasonTexts(ctx, texts); err != nil {
+			fmt.Fprintf(e.stderr, "bounced migrate: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(e.stdout, "stored %d reason texts\n", len(texts))
+	}
 	return 0
 }
+
+// reasonTexts returns the texts of the reasons (meaning, why, fix; English
+// and German) that `bounced migrate` stores for reports to show. It is nil
+// until the texts of `bounced explain` are wired in.
+var reasonTexts func() []store.ReasonText
 
 // databaseFlag adds the --database-url flag shared by the database commands.
 func databaseFlag(fs *flag.FlagSet) *string {

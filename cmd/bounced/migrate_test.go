@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bounced/bounced/migrations"
+	"github.com/bounced/bounced/store"
 	"github.com/bounced/bounced/store/storetest"
 )
 
@@ -52,6 +53,31 @@ func TestMigrateCommand(t *testing.T) {
 	code, out, _ = runDB(t, "migrate")
 	if code != 0 || strings.TrimSpace(out) != "schema is up to date" {
 		t.Errorf("second migrate: exit %d, %q", code, out)
+	}
+
+	// The reason texts are stored when there are any.
+	defer func(old func() []store.ReasonText) { reasonTexts = old }(reasonTexts)
+	reasonTexts = func() []store.ReasonText {
+		return []store.ReasonText{{Reason: "virus", Lang: "de", Meaning: "m", Why: "w", Fix: "Anhang prüfen."}}
+	}
+	code, out, errOut = runDB(t, "migrate")
+	if code != 0 || !strings.Contains(out, "stored 1 reason texts") {
+		t.Fatalf("migrate with texts: exit %d, %q %q", code, out, errOut)
+	}
+	s, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rs, err := s.Reasons(context.Background(), "de")
+	var fix string
+	for _, r := range rs {
+		if r.Reason == "virus" && r.Text != nil {
+			fix = r.Text.Fix
+		}
+	}
+	if err != nil || fix != "Anhang prüfen." {
+		t.Errorf("stored fix for virus = %q, %v", fix, err)
 	}
 }
 
