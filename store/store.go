@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -55,6 +57,9 @@ type Store struct {
 	policy   Policy
 	now      func() time.Time
 	maxConns int32
+
+	locksMu sync.Mutex
+	locks   map[*pgx.Conn]struct{} // sessions holding mailbox locks
 }
 
 // Open connects to PostgreSQL and returns a Store. databaseURL is a
@@ -63,7 +68,7 @@ type Store struct {
 // variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD...). Open checks
 // that the server answers but not the schema: see CheckSchema.
 func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, error) {
-	s := &Store{policy: DefaultPolicy, now: time.Now}
+	s := &Store{policy: DefaultPolicy, now: time.Now, locks: map[*pgx.Conn]struct{}{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -98,7 +103,10 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, erro
 var ErrUnreachable = errors.New("cannot connect to PostgreSQL")
 
 // Close closes all connections. Mailbox locks still held are released.
-func (s *Store) Close() { s.pool.Close() }
+func (s *Store) Close() {
+	s.closeLocks()
+	s.pool.Close()
+}
 
 // Pool returns the underlying connection pool, for Migrate and for callers
 // that need a plain query (health checks).

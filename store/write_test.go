@@ -242,7 +242,6 @@ func TestLockMailbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Close()
 	if _, ok, err := other.LockMailbox(ctx, "INBOX"); err != nil || ok {
 		t.Errorf("second replica locked INBOX while held (ok=%v, err=%v)", ok, err)
 	}
@@ -254,11 +253,35 @@ func TestLockMailbox(t *testing.T) {
 	}
 	release()
 	release() // harmless
-	r3, ok, err := other.LockMailbox(ctx, "INBOX")
+	_, ok, err = other.LockMailbox(ctx, "INBOX")
 	if err != nil || !ok {
 		t.Fatalf("INBOX not lockable after release (ok=%v, err=%v)", ok, err)
 	}
-	r3()
+	// Closing the store releases the locks it still holds.
+	other.Close()
+	r4, ok, err := s.LockMailbox(ctx, "INBOX")
+	if err != nil || !ok {
+		t.Fatalf("INBOX not lockable after the holder closed (ok=%v, err=%v)", ok, err)
+	}
+	r4()
+
+	// Held locks take no connections from the pool: with a pool of one,
+	// batches are still written while two mailboxes are locked.
+	small, err := Open(ctx, s.pool.Config().ConnString(), WithMaxConns(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	for _, m := range []string{"A", "B"} {
+		if _, ok, err := small.LockMailbox(ctx, m); err != nil || !ok {
+			t.Fatalf("locking %s: ok=%v, err=%v", m, ok, err)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := small.WriteBatch(wctx, Batch{Mailbox: "A", UIDValidity: 1, LastUID: 1}); err != nil {
+		t.Errorf("WriteBatch while holding two locks with a pool of one: %v", err)
+	}
 }
 
 func TestSyncReasonTexts(t *testing.T) {
