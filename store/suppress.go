@@ -27,7 +27,7 @@ type suppression struct {
 	diag      string
 }
 
-// take makes ev the suppression's evidence when it is the latest seen.
+// take counts ev, and makes it the evidence when it is the latest seen.
 func (sp *suppression) take(ev event) {
 	if sp.count == 0 || ev.occurred.After(sp.last) || ev.occurred.Equal(sp.last) {
 		sp.address = ev.address
