@@ -186,16 +186,16 @@ CREATE TABLE soft_bounces (
 
 CREATE UNIQUE INDEX soft_bounces_address_key ON soft_bounces (lower(address));
 
--- reputation_daily counts failures per UTC day, recipient domain, sending
--- domain (of the original From), reporting MTA and reason. Sender-side
--- reasons are the reputation incidents; the others show list quality.
+-- reputation_daily counts the sender-side incidents (verdict alert: the
+-- receiver rejected the sending, not the address) per UTC day, recipient
+-- domain, sending domain (of the original From), reporting MTA and reason.
 CREATE TABLE reputation_daily (
 	day              date NOT NULL,
 	recipient_domain text NOT NULL,
 	sending_domain   text NOT NULL,
 	reporting_mta    text NOT NULL,
 	reason           reason_id NOT NULL,
-	bounces          bigint NOT NULL CHECK (bounces >= 0),
+	incidents        bigint NOT NULL CHECK (incidents >= 0),
 	first_seen       timestamptz NOT NULL,
 	last_seen        timestamptz NOT NULL,
 	PRIMARY KEY (day, recipient_domain, sending_domain, reporting_mta, reason)

@@ -143,7 +143,7 @@ func snapshot(tb testing.TB, s *Store) counts {
 		(SELECT count(*) FROM suppressions),
 		(SELECT count(*) FROM soft_bounces),
 		(SELECT coalesce(sum(cardinality(bounce_times)), 0) FROM soft_bounces),
-		(SELECT coalesce(sum(bounces), 0) FROM reputation_daily),
+		(SELECT coalesce(sum(incidents), 0) FROM reputation_daily),
 		(SELECT coalesce(sum(bounce_count), 0) FROM suppressions)`).Scan(
 		&c.ledger, &c.events, &c.suppressions, &c.softRows, &c.softTimes, &c.reputation, &c.suppressionBounces)
 	if err != nil {

@@ -97,7 +97,7 @@ type Incident struct {
 func (s *Store) TopIncidents(ctx context.Context, period time.Duration, limit int, lang string) ([]Incident, error) {
 	since := s.clock().Add(-period)
 	rows, err := s.pool.Query(ctx, `
-		SELECT r.sending_domain, r.reporting_mta, r.reason, sum(r.bounces)::bigint,
+		SELECT r.sending_domain, r.reporting_mta, r.reason, sum(r.incidents)::bigint,
 			count(DISTINCT r.recipient_domain), max(r.last_seen),
 			coalesce((SELECT t.fix FROM reason_texts AS t WHERE t.reason = r.reason AND t.lang IN ($2, 'en')
 				ORDER BY t.lang = $2 DESC LIMIT 1), '')

@@ -21,12 +21,13 @@ type repCount struct {
 	first, last time.Time
 }
 
-// reputation counts the batch's failures (every verdict but ignore) per
-// day, recipient domain, sending domain, reporting MTA and reason.
+// reputation counts the batch's sender-side incidents (the verdict alert)
+// per day, recipient domain, sending domain, reporting MTA and reason. The
+// other failures are counted from bounce_events (view daily_bounces).
 func reputation(events []event) map[repKey]*repCount {
 	out := map[repKey]*repCount{}
 	for _, ev := range events {
-		if ev.res.Verdict == dsn.VerdictIgnore {
+		if ev.res.Verdict != dsn.VerdictAlert {
 			continue
 		}
 		y, m, d := ev.occurred.Date()
@@ -66,10 +67,10 @@ func queueReputation(batch *pgx.Batch, rep map[repKey]*repCount) {
 		counts[i], first[i], last[i] = c.n, c.first, c.last
 	}
 	batch.Queue(`
-		INSERT INTO reputation_daily AS r (day, recipient_domain, sending_domain, reporting_mta, reason, bounces, first_seen, last_seen)
+		INSERT INTO reputation_daily AS r (day, recipient_domain, sending_domain, reporting_mta, reason, incidents, first_seen, last_seen)
 		SELECT * FROM unnest($1::date[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::timestamptz[], $8::timestamptz[])
 		ON CONFLICT (day, recipient_domain, sending_domain, reporting_mta, reason) DO UPDATE SET
-			bounces = r.bounces + excluded.bounces,
+			incidents = r.incidents + excluded.incidents,
 			first_seen = least(r.first_seen, excluded.first_seen),
 			last_seen = greatest(r.last_seen, excluded.last_seen)`,
 		days, rcpt, send, mta, reason, counts, first, last)
