@@ -33,7 +33,9 @@ const maxAttempts = 4
 // It is idempotent: a message already in the ledger, by mailbox, UIDVALIDITY
 // and UID or by content hash, is skipped entirely (no event, no count, no
 // suppression), while the checkpoint still advances. The verdict alert
-// never suppresses; results without a recipient are recorded as events only.
+// never suppresses; results without a recipient are recorded as events only;
+// messages with the outcome unrecognized or failed are recorded in the ledger
+// only. Event times are the messages' ReceivedAt, else the store's clock.
 //
 // A batch whose Messages carry a reason, kind or action outside the schema
 // fails and leaves nothing behind.
