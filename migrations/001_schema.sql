@@ -156,7 +156,10 @@ CREATE TABLE suppressions (
 ) WITH (fillfactor = 80);
 
 CREATE UNIQUE INDEX suppressions_address_key ON suppressions (lower(address));
-CREATE INDEX suppressions_updated_at_idx ON suppressions (updated_at, id);
+-- For "suppressed since T" (campaign tools catching up): suppressions that
+-- started since T. Not on updated_at, which every renewal changes: this way
+-- a renewal is a HOT update that touches no index.
+CREATE INDEX suppressions_active_since_idx ON suppressions (active_since, id);
 
 -- suppression_audit records every manual change to the suppression list:
 -- who added or lifted which address, why and when.
@@ -171,6 +174,7 @@ CREATE TABLE suppression_audit (
 );
 
 CREATE INDEX suppression_audit_address_idx ON suppression_audit (lower(address), at);
+CREATE INDEX suppression_audit_at_idx ON suppression_audit (at);
 
 -- soft_bounces holds the soft-bounce state of each address: the times of
 -- its soft bounces within the policy window (in no particular order). Bounces at or
