@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,6 +230,33 @@ func TestAddSuppressionByHand(t *testing.T) {
 	audit, err := s.Audit(ctx, "someone@example.org")
 	if err != nil || len(audit) != 1 || audit[0].Action != "add" || audit[0].Actor != "bob" {
 		t.Errorf("audit = %+v, %v", audit, err)
+	}
+
+	// Since and the cursor page through the list.
+	clk.Add(time.Hour)
+	if _, err := s.AddSuppression(ctx, "later@example.org", "user_unknown", "bob", "bounced elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	list := func(opts ListOptions) string {
+		var got []string
+		if err := s.EachSuppression(ctx, opts, func(sp Suppression) error { got = append(got, sp.Address); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(got, ",")
+	}
+	for _, c := range []struct {
+		opts ListOptions
+		want string
+	}{
+		{ListOptions{}, "later@example.org,Someone@example.org"},
+		{ListOptions{Limit: 1}, "later@example.org"},
+		{ListOptions{After: "LATER@example.org"}, "Someone@example.org"},
+		{ListOptions{Since: t0.Add(time.Minute)}, "later@example.org"},
+		{ListOptions{Since: t0.Add(2 * time.Hour)}, ""},
+	} {
+		if got := list(c.opts); got != c.want {
+			t.Errorf("EachSuppression(%+v) = %q, want %q", c.opts, got, c.want)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Errors of the manual suppression commands.
@@ -58,6 +59,9 @@ type ListOptions struct {
 	After string
 	// Limit bounds the number returned; 0 means no bound.
 	Limit int
+	// Since, when not zero, keeps only the suppressions that started (or
+	// started again) after it: what a campaign tool syncing the list lacks.
+	Since time.Time
 }
 
 // EachSuppression calls fn for every suppression in force, ordered by
@@ -67,9 +71,13 @@ func (s *Store) EachSuppression(ctx context.Context, opts ListOptions, fn func(S
 	if opts.Limit > 0 {
 		limit = opts.Limit
 	}
+	since := pgtype.Timestamptz{Time: opts.Since, Valid: true}
+	if opts.Since.IsZero() {
+		since.InfinityModifier = pgtype.NegativeInfinity
+	}
 	rows, err := s.pool.Query(ctx, `SELECT `+suppressionColumns+` FROM suppressions
-		WHERE `+inForceAt+` AND lower(address) > lower($2)
-		ORDER BY lower(address) LIMIT $3`, s.clock(), opts.After, limit)
+		WHERE `+inForceAt+` AND lower(address) > lower($2) AND active_since > $4
+		ORDER BY lower(address) LIMIT $3`, s.clock(), opts.After, limit, since)
 	if err != nil {
 		return fmt.Errorf("listing suppressions: %w", err)
 	}
