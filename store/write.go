@@ -257,7 +257,7 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 
 // recordMessages records the messages not yet in the ledger, the events of
 // those (and only those), and adds their soft bounces to the soft-bounce
-// state of each address, keeping the times within the window ($16). It
+// state of each address, keeping the times within the window ($12). It
 // returns the UID of each message already in the ledger (kind 'd', for
 // duplicate; usually none) and the soft bounces now counted for each address
 // (kind 's'). Rows are taken in a fixed order
@@ -280,27 +280,28 @@ const recordMessages = `
 			e.status, e.status_inferred, e.smtp_code, e.action, e.reason, e.scope, e.permanent, e.verdict, e.diagnostic,
 			e.remote_mta, e.reporting_mta, e.feedback_type, e.original_message_id, e.original_from, e.sending_domain,
 			e.original_headers::jsonb
-		FROM unnest($17::bigint[], $18::timestamptz[], $19::text[], $20::text[], $21::text[], $22::text[], $23::boolean[],
-			$24::integer[], $25::text[], $26::text[], $27::text[], $28::boolean[], $29::text[], $30::text[], $31::text[],
-			$32::text[], $33::text[], $34::text[], $35::text[], $36::text[], $37::text[])
+		FROM unnest($13::bigint[], $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::text[], $19::boolean[],
+			$20::integer[], $21::text[], $22::text[], $23::text[], $24::boolean[], $25::text[], $26::text[], $27::text[],
+			$28::text[], $29::text[], $30::text[], $31::text[], $32::text[], $33::text[])
 			AS e(uid, occurred_at, kind, recipient, recipient_domain, status, status_inferred,
 				smtp_code, action, reason, scope, permanent, verdict, diagnostic, remote_mta,
 				reporting_mta, feedback_type, original_message_id, original_from, sending_domain, original_headers)
 		JOIN new ON new.uid = e.uid
+		RETURNING recipient, recipient_domain, occurred_at, reason, verdict
 	), incoming AS (
-		SELECT lower(u.address) AS key,
-			(array_agg(u.address ORDER BY u.seen DESC))[1] AS address,
-			array_agg(u.seen) AS times,
-			(array_agg(u.reason ORDER BY u.seen DESC))[1] AS reason,
-			max(u.seen) AS last_seen
-		FROM unnest($12::bigint[], $13::text[], $14::timestamptz[], $15::text[]) AS u(uid, address, seen, reason)
-		JOIN new ON new.uid = u.uid
+		SELECT lower(e.recipient) AS key,
+			(array_agg(e.recipient ORDER BY e.occurred_at DESC))[1] AS address,
+			array_agg(e.occurred_at) AS times,
+			(array_agg(e.reason ORDER BY e.occurred_at DESC))[1] AS reason,
+			max(e.occurred_at) AS last_seen
+		FROM events AS e
+		WHERE e.verdict = 'soft' AND e.recipient_domain <> ''
 		GROUP BY 1
 	), soft AS (
 		INSERT INTO soft_bounces AS b (address, bounce_times, last_reason, last_seen, updated_at)
-		SELECT address, soft_window(times, NULL, $16), reason, last_seen, $3 FROM incoming ORDER BY key
+		SELECT address, soft_window(times, NULL, $12), reason, last_seen, $3 FROM incoming ORDER BY key
 		ON CONFLICT ((lower(address))) DO UPDATE SET
-			bounce_times = soft_window(b.bounce_times || excluded.bounce_times, b.counted_since, $16),
+			bounce_times = soft_window(b.bounce_times || excluded.bounce_times, b.counted_since, $12),
 			last_reason = CASE WHEN excluded.last_seen >= coalesce(b.last_seen, '-infinity')
 				THEN excluded.last_reason ELSE b.last_reason END,
 			last_seen = greatest(b.last_seen, excluded.last_seen),
@@ -340,20 +341,9 @@ func queueRecordMessages(batch *pgx.Batch, b Batch, p prepared, now time.Time, w
 		outcomes[i] = string(m.Outcome)
 		errs[i] = m.Error
 	}
-	var softUIDs []int64
-	var softAddrs, softReasons []string
-	var softTimes []time.Time
-	for _, ev := range p.events {
-		if ev.res.Verdict == dsn.VerdictSoft && ev.address != "" {
-			softUIDs = append(softUIDs, int64(ev.uid))
-			softAddrs = append(softAddrs, ev.address)
-			softTimes = append(softTimes, ev.occurred)
-			softReasons = append(softReasons, string(ev.res.Reason))
-		}
-	}
 	args := []any{b.Mailbox, int64(b.UIDValidity), now,
 		uids, ids, hashes, sizes, received, kinds, outcomes, errs,
-		softUIDs, softAddrs, softTimes, softReasons, window}
+		window}
 	batch.Queue(recordMessages, append(args, eventColumnsOf(p.events)...)...)
 }
 
@@ -393,7 +383,7 @@ func readRecorded(br pgx.BatchResults) (dups map[uint32]bool, counted map[string
 }
 
 // eventColumnsOf returns the events as the column arrays recordMessages
-// takes ($17 on).
+// takes ($13 on).
 func eventColumnsOf(events []event) []any {
 	n := len(events)
 	var (
