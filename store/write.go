@@ -351,8 +351,8 @@ func queueRecordMessages(batch *pgx.Batch, b Batch, p prepared, now time.Time, w
 // already in the ledger, and the soft bounce times counted by lower-cased
 // address.
 func readRecorded(br pgx.BatchResults) (dups map[uint32]bool, counted map[string][]time.Time, err error) {
-	if _, err := br.Exec(); err != nil {
-		return nil, nil, fmt.Errorf("beginning transaction: %w", err)
+	if _, err := br.Exec(); err != nil { // BEGIN
+		return nil, nil, fmt.Errorf("recording ledger and events: %w", err)
 	}
 	rows, err := br.Query()
 	if err != nil {

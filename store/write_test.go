@@ -349,4 +349,38 @@ func queryInt(tb testing.TB, s *Store, sql string, args ...any) int64 {
 	return n
 }
 
-var _ = fmt.Sprint
+
+// TestWriteBatchCancelledIsAllOrNothing cancels WriteBatch at different
+// moments: each time, the batch is either wholly there or not at all, and the
+// store keeps working.
+func TestWriteBatchCancelledIsAllOrNothing(t *testing.T) {
+	s := newTestStore(t)
+	uid := uint32(0)
+	for i := range 10 {
+		deadline := time.Duration(i*15) * time.Millisecond
+		var msgs []Message
+		for j := range 2000 {
+			uid++
+			msgs = append(msgs, msg(uid, fmt.Sprintf("cancel-%d-%d", i, j), t0,
+				rcpt{fmt.Sprintf("u%d@example.org", uid), dsn.ReasonUserUnknown}))
+		}
+		before := snapshot(t, s)
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		_, err := s.WriteBatch(ctx, batchOf(msgs...))
+		cancel()
+		after := snapshot(t, s)
+		grew := after.ledger - before.ledger
+		t.Logf("deadline %v: err=%v, %d messages written", deadline, err, grew)
+		switch {
+		case err == nil && (grew != 2000 || after.events-before.events != 2000):
+			t.Errorf("run %d: WriteBatch succeeded but wrote %d messages, %d events", i, grew, after.events-before.events)
+		case err != nil && after != before:
+			t.Errorf("run %d: cancelled WriteBatch (%v) left rows behind:\n before %v\n after  %v", i, err, before, after)
+		}
+	}
+	// The pool is healthy after the cancellations.
+	uid++
+	if res := mustWrite(t, s, batchOf(msg(uid, "after-cancel", t0, rcpt{"z@example.org", dsn.ReasonUserUnknown}))); res.Messages != 1 {
+		t.Errorf("write after cancellations = %+v", res)
+	}
+}
