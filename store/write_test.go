@@ -349,7 +349,6 @@ func queryInt(tb testing.TB, s *Store, sql string, args ...any) int64 {
 	return n
 }
 
-
 // TestWriteBatchCancelledIsAllOrNothing cancels WriteBatch at different
 // moments: each time, the batch is either wholly there or not at all, and the
 // store keeps working.
