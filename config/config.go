@@ -82,6 +82,13 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Mailboxes lists the watched mailboxes in file order.
 	Mailboxes []Mailbox
+
+	// The soft-bounce policy (DESIGN.md, verdict soft): an address is
+	// suppressed after SoftThreshold soft bounces within SoftWindow, for
+	// SoftExpiry. Zero values leave the store's defaults (3, 14 days, 30 days).
+	SoftThreshold int
+	SoftWindow    time.Duration
+	SoftExpiry    time.Duration
 }
 
 // Mailbox is one watched mailbox: where it is, how to log in, when to look
@@ -205,6 +212,12 @@ func (cfg *Config) decodeTop(d *decoder, s *section) {
 			}
 		case "shutdown_timeout":
 			cfg.ShutdownTimeout = d.duration(e, DefaultShutdownTimeout)
+		case "soft_threshold":
+			cfg.SoftThreshold = d.int(e, 1, 1000)
+		case "soft_window":
+			cfg.SoftWindow = d.duration(e, 0)
+		case "soft_expiry":
+			cfg.SoftExpiry = d.duration(e, 0)
 		default:
 			d.fail(e, "unknown setting (mailbox settings belong in a [mailbox NAME] section)")
 		}
@@ -468,12 +481,24 @@ func (d *decoder) int(e entry, min, max int) int {
 // duration returns e's duration, or def (after recording the problem) when
 // it is not a positive one.
 func (d *decoder) duration(e entry, def time.Duration) time.Duration {
-	v, err := time.ParseDuration(e.value)
+	v, err := parseDuration(e.value)
 	if err != nil || v <= 0 {
-		d.fail(e, "%q is not a positive duration such as 30s or 5m", e.value)
+		d.fail(e, "%q is not a positive duration such as 30s, 5m or 14d", e.value)
 		return def
 	}
 	return v
+}
+
+// parseDuration is time.ParseDuration that also takes whole days ("14d").
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(strings.TrimSpace(s), "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, fmt.Errorf("parsing days %q: %w", s, err)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
 
 // sizeUnits maps the accepted size suffixes to their multipliers.

@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 
+	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
 	"github.com/bounced/bounced/store"
 )
@@ -52,7 +53,7 @@ func (r *countingRecorder) LockMailbox(ctx context.Context, mailbox string) (fun
 // useRecorder makes the commands open rec instead of the store.
 func useRecorder(t *testing.T, rec imapwatch.Recorder) {
 	old := recorderOpener
-	recorderOpener = func(context.Context, string, *slog.Logger) (imapwatch.Recorder, func(), error) {
+	recorderOpener = func(context.Context, string, *config.Config, *slog.Logger) (imapwatch.Recorder, func(), error) {
 		return rec, func() {}, nil
 	}
 	t.Cleanup(func() { recorderOpener = old })

@@ -40,6 +40,10 @@ var commands = []command{
 	{"run", "run the daemon: watch every mailbox on its schedule, serve /healthz and /readyz", runDaemon},
 	{"once", "work every mailbox once and exit (for cron jobs); --fetch-only measures IMAP alone", runOnce},
 	{"check-config", "validate the configuration file and everything it refers to", runCheckConfig},
+	{"migrate", "apply the database migrations", runMigrate},
+	{"suppressions", "list, export, add or remove suppressions (list|export|add|remove)", runSuppressions},
+	{"report", "summarise recent bounces, by reason and domain, and sender-side incidents", runReport},
+	{"demo", "run the main job once on an embedded sample mailbox (in-process IMAP server)", runDemo},
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -53,7 +53,7 @@ func runOnce(ctx context.Context, e env, args []string) int {
 
 	var rec imapwatch.Recorder
 	if !*fetchOnly {
-		r, closeFn, err := recorderOpener(ctx, os.Getenv("DATABASE_URL"), logger)
+		r, closeFn, err := recorderOpener(ctx, os.Getenv("DATABASE_URL"), cfg, logger)
 		if err != nil {
 			logger.Error("cannot open the store", "err", err)
 			return 1

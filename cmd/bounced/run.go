@@ -50,7 +50,7 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 		return 2
 	}
 
-	rec, closeFn, err := recorderOpener(ctx, os.Getenv("DATABASE_URL"), logger)
+	rec, closeFn, err := recorderOpener(ctx, os.Getenv("DATABASE_URL"), cfg, logger)
 	if err != nil {
 		logger.Error("cannot open the store", "err", err)
 		return 1
