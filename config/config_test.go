@@ -216,3 +216,22 @@ func TestTokenSource(t *testing.T) {
 		t.Errorf("failing command: err = %v", err)
 	}
 }
+
+func TestSoftBouncePolicy(t *testing.T) {
+	base := "[mailbox a]\naddress = imap.example.com:993\nusername = u\npassword_env = P\n"
+	cfg, problems := Parse([]byte("soft_threshold = 5\nsoft_window = 7d\nsoft_expiry = 36h\n" + base))
+	if len(problems) > 0 {
+		t.Fatalf("problems: %v", problems)
+	}
+	if cfg.SoftThreshold != 5 || cfg.SoftWindow != 7*24*time.Hour || cfg.SoftExpiry != 36*time.Hour {
+		t.Errorf("policy = %d, %s, %s", cfg.SoftThreshold, cfg.SoftWindow, cfg.SoftExpiry)
+	}
+	cfg, problems = Parse([]byte(base))
+	if len(problems) > 0 || cfg.SoftThreshold != 0 || cfg.SoftWindow != 0 || cfg.SoftExpiry != 0 {
+		t.Errorf("unset policy should stay zero (the store's defaults): %+v %v", cfg, problems)
+	}
+	_, problems = Parse([]byte("soft_threshold = 0\nsoft_window = -2d\nsoft_expiry = soon\n" + base))
+	if len(problems) != 3 {
+		t.Errorf("want 3 problems for a bad policy, got %d: %v", len(problems), problems)
+	}
+}
