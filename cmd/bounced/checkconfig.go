@@ -47,25 +47,10 @@ func loadConfig(w io.Writer, path string, needDatabase bool) *config.Config {
 }
 
 func runCheckConfig(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e, "check-config", "", "Checks the configuration file, the cron schedules, that every secret and CA\nfile can be read and that DATABASE_URL is set. Prints every problem found;\nexit status 1 if there is any. Connects to nothing.")
 	path := configFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: bounced check-config [-config FILE]")
-		fmt.Fprintln(e.stderr, "\nChecks the configuration file, the cron schedules, that every secret and CA")
-		fmt.Fprintln(e.stderr, "file can be read and that DATABASE_URL is set. Prints every problem found;")
-		fmt.Fprintln(e.stderr, "exit status 1 if there is any. Connects to nothing.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return 2
+	if _, code, stop := parseFlags(fs, args, 0); stop {
+		return code
 	}
 	cfg := loadConfig(e.stderr, *path, true)
 	if cfg == nil {

@@ -48,8 +48,8 @@ func runDemo(ctx context.Context, e env, args []string) int {
 		"(the schema is migrated first) and the suppression list is printed; without\n"+
 		"one they are kept in memory and printed.")
 	dbURL := databaseFlag(fs)
-	if _, ok := parseFlags(fs, args, 0); !ok {
-		return 2
+	if _, code, stop := parseFlags(fs, args, 0); stop {
+		return code
 	}
 	if *dbURL == "" {
 		*dbURL = os.Getenv("DATABASE_URL")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -16,8 +15,8 @@ import (
 func runMigrate(ctx context.Context, e env, args []string) int {
 	fs := newFlagSet(e, "migrate", "", "Apply the database migrations this binary carries, in order, under an\nadvisory lock, and print each one applied.")
 	dbURL := databaseFlag(fs)
-	if _, ok := parseFlags(fs, args, 0); !ok {
-		return 2
+	if _, code, stop := parseFlags(fs, args, 0); stop {
+		return code
 	}
 	s, code := openStore(ctx, e, "migrate", *dbURL, false)
 	if s == nil {
@@ -66,52 +65,6 @@ func explainTexts() []store.ReasonText {
 		}
 	}
 	return texts
-}
-
-// databaseFlag adds the --database-url flag shared by the database commands.
-func databaseFlag(fs *flag.FlagSet) *string {
-	return fs.String("database-url", "", "PostgreSQL URL (default: $DATABASE_URL, else the PG* variables)")
-}
-
-// newFlagSet returns a flag set that reports errors and prints its usage on
-// e.stderr instead of exiting.
-func newFlagSet(e env, name, argsUsage, about string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: bounced %s [flags] %s\n\n%s\n\nFlags:\n", name, argsUsage, about)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses args, allowing flags after positional arguments
-// (`remove a@b.example --reason "..."`), and returns the positional ones. It
-// reports false (usage already printed) on a bad flag, -h, or a count of
-// positional arguments other than want (-1: any).
-func parseFlags(fs *flag.FlagSet, args []string, want int) ([]string, bool) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, false
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			break
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-	if want >= 0 && len(pos) != want {
-		if len(pos) > want {
-			fmt.Fprintf(fs.Output(), "bounced %s: unexpected argument %q\n", fs.Name(), pos[want])
-		} else {
-			fmt.Fprintf(fs.Output(), "bounced %s: missing argument\n", fs.Name())
-		}
-		fs.Usage()
-		return nil, false
-	}
-	return pos, true
 }
 
 // openStore connects to the database named by dbURL (else DATABASE_URL,

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,27 +17,12 @@ import (
 var recorderOpener = openRecorder
 
 func runOnce(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("once", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e, "once", "", "Works every configured mailbox once, for cron jobs and Kubernetes CronJobs.\nExit status 0 when every mailbox succeeded, 1 otherwise. DATABASE_URL names\nthe PostgreSQL database.")
 	path := configFlag(fs)
 	logFormat := fs.String("log-format", "", "log format, text or json (default from the configuration)")
 	fetchOnly := fs.Bool("fetch-only", false, "only fetch every message (read-only, no parsing, no database): measures the IMAP side")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: bounced once [-config FILE] [-log-format text|json] [-fetch-only]")
-		fmt.Fprintln(e.stderr, "\nWorks every configured mailbox once, for cron jobs and Kubernetes CronJobs.")
-		fmt.Fprintln(e.stderr, "Exit status 0 when every mailbox succeeded, 1 otherwise. DATABASE_URL names")
-		fmt.Fprintln(e.stderr, "the PostgreSQL database.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return 2
+	if _, code, stop := parseFlags(fs, args, 0); stop {
+		return code
 	}
 	cfg := loadConfig(e.stderr, *path, !*fetchOnly)
 	if cfg == nil {

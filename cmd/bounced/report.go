@@ -17,8 +17,8 @@ func runReport(ctx context.Context, e env, args []string) int {
 	dbURL := databaseFlag(fs)
 	lang := fs.String("lang", "en", "language of the fixes: en or de")
 	top := fs.Int("top", 10, "how many domains and incidents to show")
-	if _, ok := parseFlags(fs, args, 0); !ok {
-		return 2
+	if _, code, stop := parseFlags(fs, args, 0); stop {
+		return code
 	}
 	s, code := openStore(ctx, e, "report", *dbURL, true)
 	if s == nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,27 +14,12 @@ import (
 )
 
 func runDaemon(ctx context.Context, e env, args []string) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs := newFlagSet(e, "run", "", "Runs the daemon: every mailbox on its schedule (and IDLE where configured)\nuntil SIGTERM or SIGINT, serving /healthz and /readyz. DATABASE_URL names the\nPostgreSQL database.")
 	path := configFlag(fs)
 	logFormat := fs.String("log-format", "", "log format, text or json (default from the configuration)")
 	listen := fs.String("listen", "", "address for /healthz and /readyz (default from the configuration)")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "Usage: bounced run [-config FILE] [-log-format text|json] [-listen ADDR]")
-		fmt.Fprintln(e.stderr, "\nRuns the daemon: every mailbox on its schedule (and IDLE where configured)")
-		fmt.Fprintln(e.stderr, "until SIGTERM or SIGINT, serving /healthz and /readyz. DATABASE_URL names the")
-		fmt.Fprintln(e.stderr, "PostgreSQL database.")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return 2
+	if _, code, stop := parseFlags(fs, args, 0); stop {
+		return code
 	}
 	cfg := loadConfig(e.stderr, *path, true)
 	if cfg == nil {

@@ -56,8 +56,8 @@ func suppressionsList(ctx context.Context, e env, args []string) int {
 	dbURL := databaseFlag(fs)
 	limit := fs.Int("limit", 100, "print at most this many (0: all)")
 	after := fs.String("after", "", "start after this address (the last one of the previous page)")
-	if _, ok := parseFlags(fs, args, 0); !ok {
-		return 2
+	if _, code, stop := parseFlags(fs, args, 0); stop {
+		return code
 	}
 	s, code := openStore(ctx, e, "suppressions list", *dbURL, true)
 	if s == nil {
@@ -102,8 +102,8 @@ func suppressionsExport(ctx context.Context, e env, args []string) int {
 	fs := newFlagSet(e, "suppressions export", "", "Write every suppression in force, ordered by address: CSV with a header\nline, or one JSON object per line. Times are RFC 3339 in UTC; an empty\nexpires_at (null in JSON) means permanent.")
 	dbURL := databaseFlag(fs)
 	format := fs.String("format", "csv", "csv or json")
-	if _, ok := parseFlags(fs, args, 0); !ok {
-		return 2
+	if _, code, stop := parseFlags(fs, args, 0); stop {
+		return code
 	}
 	if *format != "csv" && *format != "json" {
 		fmt.Fprintf(e.stderr, "bounced suppressions export: --format must be csv or json, not %q\n", *format)
@@ -167,9 +167,9 @@ func suppressionsAdd(ctx context.Context, e env, args []string) int {
 	reason := fs.String("reason", "", "reason identifier, e.g. complaint or user_unknown (required; see `bounced explain`)")
 	note := fs.String("note", "added by hand", "why, for the audit")
 	by := fs.String("by", whoAmI(), "who, for the audit")
-	pos, ok := parseFlags(fs, args, 1)
-	if !ok {
-		return 2
+	pos, code, stop := parseFlags(fs, args, 1)
+	if stop {
+		return code
 	}
 	if *reason == "" {
 		fmt.Fprintln(e.stderr, "bounced suppressions add: --reason is required (a reason identifier such as complaint)")
@@ -197,9 +197,9 @@ func suppressionsRemove(ctx context.Context, e env, args []string) int {
 	dbURL := databaseFlag(fs)
 	why := fs.String("reason", "", "why the address may be mailed again (required, kept in the audit)")
 	by := fs.String("by", whoAmI(), "who, for the audit")
-	pos, ok := parseFlags(fs, args, 1)
-	if !ok {
-		return 2
+	pos, code, stop := parseFlags(fs, args, 1)
+	if stop {
+		return code
 	}
 	if *why == "" {
 		fmt.Fprintln(e.stderr, "bounced suppressions remove: --reason is required: say why the address may be mailed again")
