@@ -331,3 +331,22 @@ func BenchmarkParse(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// TestNoRecipientIsUnknown holds the parse contract: a bounce that names no
+// recipient still gives one result, with reason unknown and nothing to
+// suppress, however clear its words are.
+func TestNoRecipientIsUnknown(t *testing.T) {
+	msg := "From: MAILER-DAEMON@mx.example.net\nTo: news@example.com\nSubject: Undelivered Mail\n\n" +
+		"550 5.1.1 User unknown\n"
+	rep, err := Parse(strings.NewReader(msg), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rep.Results()
+	if len(res) != 1 {
+		t.Fatalf("%d results, want 1", len(res))
+	}
+	if r := res[0]; r.Recipient != "" || r.Reason != ReasonUnknown || r.Verdict != VerdictIgnore || r.Status != "5.1.1" {
+		t.Errorf("result %+v: want no recipient, reason unknown, verdict ignore, status kept", r)
+	}
+}

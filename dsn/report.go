@@ -319,6 +319,11 @@ func (c *collector) finish(rep *Report, r *Recipient, human string) {
 			r.Status, r.StatusInferred = st, true
 		}
 	}
+	if r.Address == "" {
+		// The parse contract: without a recipient the reason is unknown,
+		// whatever the words say; there is nobody to suppress or count.
+		r.Classification = ClassificationOf(ReasonUnknown)
+	}
 }
 
 // preferDiagnosticStatus decides whether the status the server's own words
