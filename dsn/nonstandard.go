@@ -282,6 +282,31 @@ func contextFor(human, addr string) string {
 	if i < 0 {
 		return ""
 	}
+	ctx := contextAt(human, i, addr)
+	if hasReply(ctx) {
+		return ctx
+	}
+	// The first mention may be a greeting or a display line (Exchange:
+	// "Name<mailto:addr>" above its prose, the reply under "Diagnostic
+	// information for administrators"): a later mention with the
+	// server's reply says more.
+	lower, laddr := asciiLower(human), asciiLower(addr)
+	for j, n := i+len(addr), 0; n < 3; n++ {
+		k := strings.Index(lower[j:], laddr)
+		if k < 0 {
+			break
+		}
+		j += k
+		if later := contextAt(human, j, addr); hasReply(later) {
+			return later
+		}
+		j += len(addr)
+	}
+	return ctx
+}
+
+// contextAt is contextFor for the mention of addr at offset i.
+func contextAt(human string, i int, addr string) string {
 	if block := listedRecipientLines(human, i, addr); block != "" {
 		return block
 	}
