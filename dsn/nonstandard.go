@@ -185,10 +185,18 @@ func (c *collector) extractFromText(rep *Report, human string) []Recipient {
 	recips := make([]Recipient, 0, len(addrs))
 	for _, a := range addrs {
 		diag := contextFor(human, a)
-		if diag == "" {
+		switch {
+		case diag == "":
 			// The recipient came from a header or the return path: the
 			// text's reply lines still say what happened.
 			diag = diagnosticLines(human)
+		case len(addrs) == 1 && !hasReply(diag):
+			// The text names its one recipient apart from the server's
+			// reply (Apache James lists it under "Message details", below
+			// the error): the reply lines are that recipient's.
+			if lines := diagnosticLines(human); hasReply(lines) && !strings.Contains(diag, lines) {
+				diag = lines + "\n" + diag
+			}
 		}
 		recips = append(recips, Recipient{Address: a, Action: ActionFailed, Diagnostic: diag})
 	}
@@ -220,7 +228,7 @@ func isExcluded(a addrAt, lower string, exclude map[string]bool) bool {
 		return true
 	}
 	local := la[:strings.LastIndexByte(la, '@')]
-	if daemonLocals[local] {
+	if daemonLocals[local] || isListCommandLocal(local) {
 		return true
 	}
 	before := lower[max(0, a.at-24):a.at]
@@ -230,6 +238,15 @@ func isExcluded(a addrAt, lower string, exclude map[string]bool) bool {
 		}
 	}
 	return false
+}
+
+// isListCommandLocal reports whether a local part names a mailing list's
+// command or owner address ("list-request", "list-ctl", "owner-list"),
+// which a list manager's notice names for instructions: it is never the
+// failed recipient.
+func isListCommandLocal(local string) bool {
+	return strings.HasSuffix(local, "-request") || strings.HasSuffix(local, "-ctl") ||
+		strings.HasSuffix(local, "-owner") || strings.HasPrefix(local, "owner-")
 }
 
 // opensLine reports whether only white space or a "<" stands between the
@@ -265,6 +282,31 @@ func contextFor(human, addr string) string {
 	if i < 0 {
 		return ""
 	}
+	ctx := contextAt(human, i, addr)
+	if hasReply(ctx) {
+		return ctx
+	}
+	// The first mention may be a greeting or a display line (Exchange:
+	// "Name<mailto:addr>" above its prose, the reply under "Diagnostic
+	// information for administrators"): a later mention with the
+	// server's reply says more.
+	lower, laddr := asciiLower(human), asciiLower(addr)
+	for j, n := i+len(addr), 0; n < 3; n++ {
+		k := strings.Index(lower[j:], laddr)
+		if k < 0 {
+			break
+		}
+		j += k
+		if later := contextAt(human, j, addr); hasReply(later) {
+			return later
+		}
+		j += len(addr)
+	}
+	return ctx
+}
+
+// contextAt is contextFor for the mention of addr at offset i.
+func contextAt(human string, i int, addr string) string {
 	if block := listedRecipientLines(human, i, addr); block != "" {
 		return block
 	}
@@ -344,13 +386,17 @@ func listedRecipientLines(human string, i int, addr string) string {
 // listedRecipient returns the address of a recipient's own line in a
 // list: Sendmail's "554 <addr>... reason" or "<addr>... reason", or a line
 // that opens with the address and carries the server's reply (Zoho's
-// "addr Invalid Address, ERROR_CODE :550, ..."); else "".
+// "addr Invalid Address, ERROR_CODE :550, ...", OpenSMTPD's "addr: 550
+// ..."); else "".
 func listedRecipient(line string) string {
 	if replyCodeAt(line, 0) != 0 && len(line) > 4 && line[3] == ' ' {
 		line = line[4:]
 	}
 	if !strings.HasPrefix(line, "<") {
-		if a, _, ok := strings.Cut(line, " "); ok && isValidAddress(a) && hasReply(line) {
+		if a, _, ok := strings.Cut(line, " "); ok && hasReply(line) {
+			if a = strings.TrimSuffix(a, ":"); !isValidAddress(a) {
+				return ""
+			}
 			return a
 		}
 		return ""
@@ -456,6 +502,7 @@ var bounceSubjects = []string{
 	"unzustellbar", "nicht zustellbar", "non remis", "non distribuito", "no entregado",
 	"no se pudo entregar", "não entregue", "недоставлен", "не доставлен", "未配達", "配信エラー",
 	"returned message", "mail system error", "warning: could not send", "delivery has failed",
+	"are not member", // a list manager refusing a post (fml: "You x are not member (list ML)")
 }
 
 // isBounce reports whether a message without a delivery-status part is a

@@ -350,3 +350,29 @@ func TestNoRecipientIsUnknown(t *testing.T) {
 		t.Errorf("result %+v: want no recipient, reason unknown, verdict ignore, status kept", r)
 	}
 }
+
+// TestTextAddressRules covers the rules that pick failed recipients out of
+// a bounce's own words.
+func TestTextAddressRules(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{"554 <a@example.org>... User unknown", "a@example.org"},
+		{"a@example.org Invalid Address, ERROR_CODE :550", "a@example.org"},
+		{"a@example.org: 550 5.1.1 <a@example.org>: user does not exist", "a@example.org"}, // OpenSMTPD
+		{"a@example.org: see below", ""},
+	} {
+		if got := listedRecipient(tc.line); got != tc.want {
+			t.Errorf("listedRecipient(%q) = %q, want %q", tc.line, got, tc.want)
+		}
+	}
+	for local, want := range map[string]bool{
+		"list-request": true, "list-ctl": true, "list-owner": true, "owner-list": true,
+		"jane.doe": false, "request": false, "ctl-team": false,
+	} {
+		if got := isListCommandLocal(local); got != want {
+			t.Errorf("isListCommandLocal(%q) = %v, want %v", local, got, want)
+		}
+	}
+	if got := findAddresses("--list@example.org, Be Seeing You!"); len(got) != 1 || got[0].addr != "list@example.org" {
+		t.Errorf("findAddresses kept the dash run: %+v", got)
+	}
+}

@@ -225,7 +225,9 @@ func findAddresses(s string) []addrAt {
 		}
 		local := s[start:i]
 		if local == "" || local[0] != '"' {
-			local = strings.Trim(local, ".'`/|")
+			// Leading hyphens are a separator or signature dash run into
+			// the address ("--list@example.org, Be Seeing You!").
+			local = strings.TrimLeft(strings.Trim(local, ".'`/|"), "-")
 		}
 		domain := strings.Trim(s[i+1:end], ".-")
 		start = i - len(local)
