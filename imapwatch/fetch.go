@@ -116,6 +116,9 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 			return errRecorder{fmt.Errorf("recording batch of UIDs %s: %w (its messages were not moved; the next pass retries them)", j.set.String(), err)}
 		}
 		w.account(j, st)
+		if w.opts.AfterCommit != nil {
+			w.opts.AfterCommit()
+		}
 		if disp != nil {
 			disp.send(disposal{processed: j.processed, kept: j.kept})
 		}

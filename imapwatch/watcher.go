@@ -35,6 +35,12 @@ type Options struct {
 	// ShutdownGrace bounds how long a running batch may continue after the
 	// pass's context is cancelled; 0 means config.DefaultShutdownTimeout.
 	ShutdownGrace time.Duration
+	// AfterCommit, when set, is called on the fetching goroutine after each
+	// batch's WriteBatch returned nil and before the batch is handed to the
+	// disposition. It is a seam for fault-injection tests (the crash between
+	// commit and move, see cmd/bounced's faultinject build) and must return
+	// quickly; production leaves it nil.
+	AfterCommit func()
 }
 
 // Stats counts what a pass did.

@@ -18,6 +18,10 @@ import (
 // recorderOpener opens the store; tests replace it.
 var recorderOpener = openRecorder
 
+// afterCommit is imapwatch.Options.AfterCommit for every watcher; nil
+// except in a binary built with the faultinject tag (faultinject.go).
+var afterCommit func()
+
 func runOnce(ctx context.Context, e env, args []string) int {
 	fs := flag.NewFlagSet("once", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -131,7 +135,7 @@ func summary(st imapwatch.Stats, fetchOnly bool) string {
 
 // watcherOptions are the options every watcher of a process shares.
 func watcherOptions(cfg *config.Config, logger *slog.Logger, fetchOnly bool) imapwatch.Options {
-	return imapwatch.Options{Logger: logger, FetchOnly: fetchOnly, ShutdownGrace: cfg.ShutdownTimeout}
+	return imapwatch.Options{Logger: logger, FetchOnly: fetchOnly, ShutdownGrace: cfg.ShutdownTimeout, AfterCommit: afterCommit}
 }
 
 // newLogger builds the process's logger: text or JSON on stderr, the format
