@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -86,6 +87,9 @@ type Watcher struct {
 	log    *slog.Logger
 	tokens *config.TokenSource
 
+	// parsers bounds the messages parsed at once (parse-ahead, fetch.go).
+	parsers chan struct{}
+
 	mu     sync.Mutex
 	status Status
 }
@@ -124,6 +128,8 @@ func New(m config.Mailbox, rec Recorder, opts Options) *Watcher {
 		log:    opts.Logger.With("mailbox", m.Name),
 		tokens: m.Token.TokenCache(),
 		status: Status{Mailbox: m.Name},
+
+		parsers: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 }
 
