@@ -625,7 +625,8 @@ func TestE2ECorpus(t *testing.T) {
 	d := requireDovecot(t)
 	for _, sub := range []string{"emails", filepath.Join("rig", "emails")} {
 		t.Run(strings.ReplaceAll(sub, "/", "-"), func(t *testing.T) {
-			msgs := loadCorpus(t, corpusDir(t, sub))
+			policy, soft3, soft2, alert, hard := policyMessages(t)
+			msgs := append(loadCorpus(t, corpusDir(t, sub)), policy...)
 			c := d.client(t)
 			folder := newFolder(t, d, c, "e2e")
 			msgs = appendCorpus(t, c, folder, msgs)
@@ -638,6 +639,19 @@ func TestE2ECorpus(t *testing.T) {
 			}
 			s := takeSnapshot(t, db)
 			checkCleanRun(t, c, folder, msgs, s)
+			// The policy spelled out (checkCleanRun compared the whole
+			// list with the parser's verdicts already).
+			for addr, want := range map[string]string{soft3: "mailbox_full|3|f", soft2: "", alert: "", hard: "user_unknown|1|t"} {
+				var got string
+				for _, row := range s.Suppressions {
+					if a, rest, _ := strings.Cut(row, "|"); a == addr {
+						got = rest
+					}
+				}
+				if got != want {
+					t.Errorf("suppression of %s: %q, want %q (reason|count|permanent t/f)", addr, got, want)
+				}
+			}
 			if len(s.Suppressions) == 0 || len(s.Events) == 0 || len(s.Reputation) == 0 {
 				t.Errorf("suspiciously little recorded: %d events, %d suppressions, %d reputation rows", len(s.Events), len(s.Suppressions), len(s.Reputation))
 			}
@@ -1128,6 +1142,11 @@ func TestE2EUIDValidityChanged(t *testing.T) {
 
 // simpleDSN returns a one-recipient RFC 3464 bounce (user unknown) for rcpt.
 func simpleDSN(rcpt, id string) []byte {
+	return dsnFor(rcpt, id, "failed", "5.1.1", "550 5.1.1 <"+rcpt+">: Recipient address rejected: User unknown")
+}
+
+// dsnFor returns a one-recipient RFC 3464 bounce.
+func dsnFor(rcpt, id, action, status, diagnostic string) []byte {
 	return crlf(fmt.Appendf(nil, `From: MAILER-DAEMON@mx.example.com
 To: bounces@example.com
 Subject: Undelivered Mail Returned to Sender
@@ -1138,7 +1157,7 @@ Content-Type: multipart/report; report-type=delivery-status; boundary="b"
 --b
 Content-Type: text/plain
 
-<%s>: user unknown
+<%s>: %s
 
 --b
 Content-Type: message/delivery-status
@@ -1146,10 +1165,45 @@ Content-Type: message/delivery-status
 Reporting-MTA: dns; mx.example.com
 
 Final-Recipient: rfc822; %s
-Action: failed
-Status: 5.1.1
-Diagnostic-Code: smtp; 550 5.1.1 <%s>: Recipient address rejected: User unknown
+Action: %s
+Status: %s
+Diagnostic-Code: smtp; %s
+
+--b
+Content-Type: text/rfc822-headers
+
+From: Newsletter <news@example.com>
+To: <%s>
+Subject: News
+Message-ID: <orig-%s@example.com>
 
 --b--
-`, id, rcpt, rcpt, rcpt))
+`, id, rcpt, diagnostic, rcpt, action, status, diagnostic, rcpt, id))
+}
+
+// policyMessages returns bounces that exercise the list-hygiene policy:
+// three soft bounces (mailbox full) for soft3, two for soft2, one
+// sender-side rejection (blocklisted: verdict alert) for alert and one hard
+// bounce for hard. Only soft3 and hard may end up suppressed.
+func policyMessages(t testing.TB) (msgs []corpusMessage, soft3, soft2, alert, hard string) {
+	tag := strings.ToLower(rand.Text()[:8])
+	soft3, soft2 = "soft3-"+tag+"@example.net", "soft2-"+tag+"@example.net"
+	alert, hard = "alert-"+tag+"@example.org", "hard-"+tag+"@example.org"
+	full := func(rcpt string) string { return "452 4.2.2 <" + rcpt + ">: Mailbox full, quota exceeded" }
+	var raw [][]byte
+	for i := range 3 {
+		raw = append(raw, dsnFor(soft3, fmt.Sprintf("p-%s-s3-%d", tag, i), "failed", "4.2.2", full(soft3)))
+	}
+	for i := range 2 {
+		raw = append(raw, dsnFor(soft2, fmt.Sprintf("p-%s-s2-%d", tag, i), "failed", "4.2.2", full(soft2)))
+	}
+	raw = append(raw, dsnFor(alert, "p-"+tag+"-alert", "failed", "5.7.1",
+		"554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org"))
+	raw = append(raw, simpleDSN(hard, "p-"+tag+"-hard"))
+	for i, data := range raw {
+		m := corpusMessage{name: fmt.Sprintf("policy-%d", i), data: data, hash: sha256.Sum256(data)}
+		m.rep, m.err = dsn.Parse(bytes.NewReader(data), dsn.Options{MaxSize: config.DefaultMaxSize})
+		msgs = append(msgs, m)
+	}
+	return msgs, soft3, soft2, alert, hard
 }
