@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -82,6 +83,10 @@ type job struct {
 	processed, kept imap.UIDSet
 	done            chan error
 	res             store.BatchResult
+
+	uids    []imap.UID            // the batch's UIDs in order
+	msgs    map[imap.UID]*fetched // what was read of each
+	parsing sync.WaitGroup        // the parses still running (parse-ahead)
 }
 
 // run works the UIDs batch by batch, as a pipeline of three stages that
@@ -116,6 +121,9 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 			return errRecorder{fmt.Errorf("recording batch of UIDs %s: %w (its messages were not moved; the next pass retries them)", j.set.String(), err)}
 		}
 		w.account(j, st)
+		if w.opts.AfterCommit != nil {
+			w.opts.AfterCommit()
+		}
 		if disp != nil {
 			disp.send(disposal{processed: j.processed, kept: j.kept})
 		}
@@ -144,6 +152,10 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 		}
 		j.done = make(chan error, 1)
 		go func() {
+			// The parses of this batch finish here, beside the fetch of
+			// the next one.
+			j.parsing.Wait()
+			j.assemble()
 			var err error
 			j.res, err = w.rec.WriteBatch(work, j.batch)
 			j.done <- err
@@ -237,8 +249,20 @@ type fetched struct {
 	uid      imap.UID
 	size     int64
 	received time.Time
-	msg      store.Message
+	got      bool          // its body arrived
+	msg      store.Message // complete once the batch's parsing is done
 }
+
+// Parse-ahead: a message of at most parseAheadMax bytes is read into memory
+// and parsed on another goroutine (up to GOMAXPROCS at a time) while the
+// fetching goroutine reads the next, as long as the batch holds at most
+// parseAheadBudget bytes so read; any other message is streamed into the
+// parser on the fetching goroutine. At most two batches are held at once
+// (the one being parsed and written, the one being fetched).
+const (
+	parseAheadMax    = 1 << 20
+	parseAheadBudget = 16 << 20
+)
 
 // fetchBatch fetches and parses one batch of UIDs. It returns nil (and no
 // error) in fetch-only mode.
@@ -271,19 +295,20 @@ func (w *Watcher) fetchBatch(s *session, uidValidity, lastUID uint32, uids []ima
 			whole.AddNum(f.uid)
 		}
 	}
+	j := &job{batch: store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID}, set: set, uids: uids, msgs: msgs}
+	budget := int64(parseAheadBudget)
 	if len(whole) > 0 {
-		if err := w.fetchBodies(s, whole, nil, msgs); err != nil {
+		if err := w.fetchBodies(s, whole, nil, j, &budget); err != nil {
 			return nil, err
 		}
 	}
 	if len(partial) > 0 {
 		w.log.Warn("messages above max_size: reading only their beginning", "uids", partial.String(), "max_size", w.m.MaxSize)
-		if err := w.fetchBodies(s, partial, &imap.SectionPartial{Offset: 0, Size: w.m.MaxSize}, msgs); err != nil {
+		if err := w.fetchBodies(s, partial, &imap.SectionPartial{Offset: 0, Size: w.m.MaxSize}, j, &budget); err != nil {
 			return nil, err
 		}
 	}
 
-	j := &job{batch: store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID}, set: set}
 	for _, uid := range uids {
 		f, ok := msgs[uid]
 		if !ok {
@@ -294,14 +319,8 @@ func (w *Watcher) fetchBatch(s *session, uidValidity, lastUID uint32, uids []ima
 			st.Bytes += f.size
 			continue
 		}
-		if f.msg.Outcome == "" {
+		if !f.got {
 			return nil, fmt.Errorf("fetching UID %d: the server returned no body", uid)
-		}
-		j.batch.Messages = append(j.batch.Messages, f.msg)
-		if f.msg.Outcome == store.OutcomeProcessed {
-			j.processed.AddNum(uid)
-		} else {
-			j.kept.AddNum(uid)
 		}
 	}
 	if w.opts.FetchOnly {
@@ -310,11 +329,32 @@ func (w *Watcher) fetchBatch(s *session, uidValidity, lastUID uint32, uids []ima
 	return j, nil
 }
 
-// fetchBodies streams the bodies of set (the first partial.Size bytes of each
-// when partial is set) into the parser, one message at a time, and fills in
-// msgs. It reads every literal to its end before the next, so a single
-// command is outstanding and go-imap's reader is never left blocked.
-func (w *Watcher) fetchBodies(s *session, set imap.UIDSet, partial *imap.SectionPartial, msgs map[imap.UID]*fetched) error {
+// assemble fills in the batch's messages and the UID sets to dispose of. It
+// must only be called once the batch's parsing is done.
+func (j *job) assemble() {
+	for _, uid := range j.uids {
+		f, ok := j.msgs[uid]
+		if !ok {
+			continue
+		}
+		j.batch.Messages = append(j.batch.Messages, f.msg)
+		if f.msg.Outcome == store.OutcomeProcessed {
+			j.processed.AddNum(uid)
+		} else {
+			j.kept.AddNum(uid)
+		}
+	}
+	j.msgs = nil
+}
+
+// fetchBodies reads the bodies of set (the first partial.Size bytes of each
+// when partial is set) and fills in j.msgs: each message is either read into
+// memory and parsed on another goroutine (see parseAheadMax; j.parsing
+// counts those parses, budget the bytes the batch may still hold) or
+// streamed into the parser here. It reads every literal to its end before
+// the next, so a single command is outstanding and go-imap's reader is
+// never left blocked.
+func (w *Watcher) fetchBodies(s *session, set imap.UIDSet, partial *imap.SectionPartial, j *job, budget *int64) error {
 	section := &imap.FetchItemBodySection{Peek: true, Partial: partial}
 	return s.step("fetching bodies", func() error {
 		cmd := s.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
@@ -323,6 +363,7 @@ func (w *Watcher) fetchBodies(s *session, set imap.UIDSet, partial *imap.Section
 			var (
 				uid  imap.UID
 				read *store.Message
+				data []byte // read whole, to parse ahead
 			)
 			for item := m.Next(); item != nil; item = m.Next() {
 				switch item := item.(type) {
@@ -332,7 +373,18 @@ func (w *Watcher) fetchBodies(s *session, set imap.UIDSet, partial *imap.Section
 					if item.Literal == nil {
 						continue
 					}
-					msg, err := w.read(item.Literal, item.Literal.Size(), partial != nil)
+					size := item.Literal.Size()
+					if !w.opts.FetchOnly && size <= parseAheadMax && size <= *budget {
+						buf, err := readWhole(item.Literal, size)
+						if err != nil {
+							s.c.Close() // as below
+							return err
+						}
+						*budget -= size
+						data = buf
+						continue
+					}
+					msg, err := w.read(item.Literal, size, partial != nil)
 					if err != nil {
 						// The connection broke inside a literal. go-imap's
 						// reader goroutine resumes reading as soon as the
@@ -345,20 +397,87 @@ func (w *Watcher) fetchBodies(s *session, set imap.UIDSet, partial *imap.Section
 					read = &msg
 				}
 			}
-			f, ok := msgs[uid]
-			if !ok || read == nil {
-				continue
+			f, ok := j.msgs[uid]
+			switch {
+			case !ok:
+			case read != nil:
+				f.got = true
+				w.settleMessage(f, read, partial != nil)
+			case data != nil:
+				f.got = true
+				j.parsing.Add(1)
+				go func() {
+					defer j.parsing.Done()
+					w.parsers <- struct{}{}
+					defer func() { <-w.parsers }()
+					msg := w.parseWhole(data, partial != nil)
+					w.settleMessage(f, &msg, partial != nil)
+				}()
 			}
-			read.UID, read.Size, read.ReceivedAt = uint32(uid), f.size, f.received
-			if partial != nil && read.Outcome != store.OutcomeProcessed {
-				read.Outcome = store.OutcomeFailed
-				read.Error = fmt.Sprintf("message of %d bytes exceeds max_size %d; its first %d bytes were not recognised", f.size, w.m.MaxSize, w.m.MaxSize)
-				read.Report = nil
-			}
-			f.msg = *read
 		}
 		return cmd.Close()
 	})
+}
+
+// settleMessage completes what was read of f and stores it in f.msg.
+func (w *Watcher) settleMessage(f *fetched, read *store.Message, partial bool) {
+	read.UID, read.Size, read.ReceivedAt = uint32(f.uid), f.size, f.received
+	if partial && read.Outcome != store.OutcomeProcessed {
+		read.Outcome = store.OutcomeFailed
+		read.Error = fmt.Sprintf("message of %d bytes exceeds max_size %d; its first %d bytes were not recognised", f.size, w.m.MaxSize, w.m.MaxSize)
+		read.Report = nil
+	}
+	f.msg = *read
+}
+
+// readWhole reads a literal of the given size to its end. A literal that
+// ends early means the connection was lost: that is an error.
+func readWhole(lit io.Reader, size int64) ([]byte, error) {
+	buf := make([]byte, size)
+	n, err := io.ReadFull(lit, buf)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return nil, fmt.Errorf("reading message: connection lost after %d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading message: %w", err)
+	}
+	if _, err := io.Copy(io.Discard, lit); err != nil {
+		return nil, fmt.Errorf("reading message: %w", err)
+	}
+	return buf, nil
+}
+
+// parseWhole hashes and parses a message read into memory.
+func (w *Watcher) parseWhole(data []byte, partial bool) store.Message {
+	msg := store.Message{ContentHash: sha256.Sum256(data), MessageID: messageID(data[:min(len(data), headerSniffLimit)])}
+	rep, perr := w.parse(bytes.NewReader(data), w.parseOptions(partial))
+	w.setOutcome(&msg, rep, perr)
+	return msg
+}
+
+// parseOptions are the parser's options for a message read whole, or only
+// its first max_size bytes when partial.
+func (w *Watcher) parseOptions(partial bool) dsn.Options {
+	opts := dsn.Options{MaxSize: w.m.MaxSize, CorrelationHeaders: w.m.CorrelationHeaders}
+	if partial {
+		opts.MaxSize++ // the first MaxSize bytes are all there is: not too large
+	}
+	return opts
+}
+
+// setOutcome records what the parser made of a message.
+func (w *Watcher) setOutcome(msg *store.Message, rep *dsn.Report, perr error) {
+	switch {
+	case perr != nil:
+		msg.Outcome, msg.Error = store.OutcomeFailed, perr.Error()
+		if errors.Is(perr, dsn.ErrTooLarge) {
+			msg.Error = fmt.Sprintf("larger than max_size %d: %v", w.m.MaxSize, perr)
+		}
+	case rep == nil || rep.Kind == dsn.KindUnrecognized || rep.Kind == "":
+		msg.Outcome, msg.Report = store.OutcomeUnrecognized, rep
+	default:
+		msg.Outcome, msg.Report = store.OutcomeProcessed, rep
+	}
 }
 
 // headerSniffLimit bounds the copy of a message's beginning kept to read its
@@ -394,27 +513,13 @@ func (w *Watcher) read(lit io.Reader, size int64, partial bool) (store.Message, 
 		msg.Outcome = store.OutcomeUnrecognized
 		return msg, complete()
 	}
-	opts := dsn.Options{MaxSize: w.m.MaxSize, CorrelationHeaders: w.m.CorrelationHeaders}
-	if partial {
-		opts.MaxSize++ // the first MaxSize bytes are all there is: not too large
-	}
-	rep, perr := w.parse(src, opts)
+	rep, perr := w.parse(src, w.parseOptions(partial))
 	if err := complete(); err != nil {
 		return msg, err
 	}
 	h.Sum(msg.ContentHash[:0])
 	msg.MessageID = messageID(src.head.Bytes())
-	switch {
-	case perr != nil:
-		msg.Outcome, msg.Error = store.OutcomeFailed, perr.Error()
-		if errors.Is(perr, dsn.ErrTooLarge) {
-			msg.Error = fmt.Sprintf("larger than max_size %d: %v", w.m.MaxSize, perr)
-		}
-	case rep == nil || rep.Kind == dsn.KindUnrecognized || rep.Kind == "":
-		msg.Outcome, msg.Report = store.OutcomeUnrecognized, rep
-	default:
-		msg.Outcome, msg.Report = store.OutcomeProcessed, rep
-	}
+	w.setOutcome(&msg, rep, perr)
 	return msg, nil
 }
 

@@ -1,7 +1,9 @@
 package imapwatch
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"log/slog"
@@ -648,5 +650,49 @@ func TestSchedulerNeverOverlapsAndSurvivesParserPanics(t *testing.T) {
 	}
 	if got := rec.outcomes(); got[store.OutcomeFailed] != 1 || len(rec.recorded) != 3 {
 		t.Errorf("recorded %v, want 3 with the one the parser choked on as failed", got)
+	}
+}
+
+// TestParseAheadAndStreamingAgree covers both ways a body is read: small
+// messages are read whole and parsed on other goroutines, until the batch's
+// parse-ahead budget is spent; larger ones, and those after the budget, are
+// streamed into the parser. Every one is recorded with its own hash, size,
+// Message-ID and outcome, in UID order.
+func TestParseAheadAndStreamingAgree(t *testing.T) {
+	ms := startMemServer(t, imap.CapSet{imap.CapIMAP4rev2: {}})
+	c := ms.client(t)
+	var msgs [][]byte
+	msgs = append(msgs, bounceMessage(1, true, 0), bounceMessage(2, false, 0))
+	msgs = append(msgs, bounceMessage(3, true, parseAheadMax+10<<10)) // streamed: too large to read ahead
+	for i := range parseAheadBudget/(parseAheadMax-(64<<10)) + 2 {    // spends the budget: the last ones stream
+		msgs = append(msgs, bounceMessage(4+i, i%2 == 0, parseAheadMax-(64<<10)))
+	}
+	msgs = append(msgs, bounceMessage(100, true, 0))
+	appendMessages(t, c, "INBOX", msgs...)
+	m := ms.mailbox(t, "INBOX")
+	m.BatchSize, m.MaxSize = len(msgs), 4<<20
+
+	rec := newMemRecorder()
+	st := mustPass(t, New(m, rec, testOptions(t)))
+	if st.Messages != len(msgs) || st.Batches != 1 {
+		t.Fatalf("stats %+v, want %d messages in 1 batch", st, len(msgs))
+	}
+	if len(rec.recorded) != len(msgs) {
+		t.Fatalf("recorded %d, want %d", len(rec.recorded), len(msgs))
+	}
+	for i, got := range rec.recorded {
+		want := msgs[i]
+		bounce := bytes.Contains(want[:min(512, len(want))], []byte("X-Test-Bounce:"))
+		wantOutcome := store.OutcomeUnrecognized
+		if bounce {
+			wantOutcome = store.OutcomeProcessed
+		}
+		if got.UID != uint32(i+1) || got.ContentHash != sha256.Sum256(want) || got.Size != int64(len(want)) || got.Outcome != wantOutcome {
+			t.Errorf("message %d recorded as UID %d, size %d, outcome %s (want size %d, %s), hash right %v",
+				i+1, got.UID, got.Size, got.Outcome, len(want), wantOutcome, got.ContentHash == sha256.Sum256(want))
+		}
+		if !strings.HasPrefix(got.MessageID, "<bounce-") {
+			t.Errorf("message %d: Message-ID %q", i+1, got.MessageID)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -35,6 +36,12 @@ type Options struct {
 	// ShutdownGrace bounds how long a running batch may continue after the
 	// pass's context is cancelled; 0 means config.DefaultShutdownTimeout.
 	ShutdownGrace time.Duration
+	// AfterCommit, when set, is called on the fetching goroutine after each
+	// batch's WriteBatch returned nil and before the batch is handed to the
+	// disposition. It is a seam for fault-injection tests (the crash between
+	// commit and move, see cmd/bounced's faultinject build) and must return
+	// quickly; production leaves it nil.
+	AfterCommit func()
 }
 
 // Stats counts what a pass did.
@@ -80,6 +87,9 @@ type Watcher struct {
 	log    *slog.Logger
 	tokens *config.TokenSource
 
+	// parsers bounds the messages parsed at once (parse-ahead, fetch.go).
+	parsers chan struct{}
+
 	mu     sync.Mutex
 	status Status
 }
@@ -118,6 +128,8 @@ func New(m config.Mailbox, rec Recorder, opts Options) *Watcher {
 		log:    opts.Logger.With("mailbox", m.Name),
 		tokens: m.Token.TokenCache(),
 		status: Status{Mailbox: m.Name},
+
+		parsers: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 }
 

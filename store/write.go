@@ -37,8 +37,11 @@ const maxAttempts = 4
 // messages with the outcome unrecognized or failed are recorded in the ledger
 // only. Event times are the messages' ReceivedAt, else the store's clock.
 //
-// A batch whose Messages carry a reason, kind or action outside the schema
-// fails and leaves nothing behind.
+// An Action outside RFC 3464's five (the parser passes unknown values on as
+// written, e.g. SendGrid's "expired") is stored as "": one odd message from
+// the wire must not make its batch, and so the mailbox, fail for good. A
+// batch whose Messages carry a reason or kind outside the schema fails and
+// leaves nothing behind.
 func (s *Store) WriteBatch(ctx context.Context, b Batch) (BatchResult, error) {
 	if err := b.validate(); err != nil {
 		return BatchResult{}, fmt.Errorf("writing batch: %w", err)
@@ -143,6 +146,11 @@ func prepare(b Batch, now time.Time) prepared {
 			}
 			if ev.res.Verdict == "" {
 				ev.res.Verdict = dsn.VerdictIgnore
+			}
+			switch ev.res.Action {
+			case "", dsn.ActionFailed, dsn.ActionDelayed, dsn.ActionDelivered, dsn.ActionRelayed, dsn.ActionExpanded:
+			default:
+				ev.res.Action = "" // the schema's "no action"; the diagnostic keeps the evidence
 			}
 			if a, d, ok := NormalizeAddress(r.Recipient); ok {
 				ev.address, ev.domain = a, d

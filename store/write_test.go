@@ -195,6 +195,21 @@ func TestWriteBatchFailingHalfWayLeavesNothing(t *testing.T) {
 	}
 }
 
+func TestWriteBatchStoresUnknownActionAsEmpty(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	// SendGrid writes "Action: expired"; the parser passes it on as written.
+	m := msg(1, "a", t0, rcpt{"x@example.org", dsn.ReasonExpired})
+	m.Report.Recipients[0].Action = "expired"
+	if res := mustWrite(t, s, batchOf(m)); res.Messages != 1 || res.Events != 1 {
+		t.Fatalf("WriteBatch = %+v, want the message and its event recorded", res)
+	}
+	var action string
+	if err := s.pool.QueryRow(ctx, `SELECT action FROM bounce_events`).Scan(&action); err != nil || action != "" {
+		t.Errorf("stored action %q (%v), want \"\"", action, err)
+	}
+}
+
 func TestWriteBatchRejectsBadBatches(t *testing.T) {
 	s := newTestStore(t)
 	for name, b := range map[string]Batch{

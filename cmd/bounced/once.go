@@ -16,6 +16,10 @@ import (
 // recorderOpener opens the store; tests replace it.
 var recorderOpener = openRecorder
 
+// afterCommit is imapwatch.Options.AfterCommit for every watcher; nil
+// except in a binary built with the faultinject tag (faultinject.go).
+var afterCommit func()
+
 func runOnce(ctx context.Context, e env, args []string) int {
 	fs := newFlagSet(e, "once", "", "Works every configured mailbox once, for cron jobs and Kubernetes CronJobs.\nExit status 0 when every mailbox succeeded, 1 otherwise. DATABASE_URL names\nthe PostgreSQL database.")
 	path := configFlag(fs)
@@ -114,7 +118,7 @@ func summary(st imapwatch.Stats, fetchOnly bool) string {
 
 // watcherOptions are the options every watcher of a process shares.
 func watcherOptions(cfg *config.Config, logger *slog.Logger, fetchOnly bool) imapwatch.Options {
-	return imapwatch.Options{Logger: logger, FetchOnly: fetchOnly, ShutdownGrace: cfg.ShutdownTimeout}
+	return imapwatch.Options{Logger: logger, FetchOnly: fetchOnly, ShutdownGrace: cfg.ShutdownTimeout, AfterCommit: afterCommit}
 }
 
 // newLogger builds the process's logger: text or JSON on stderr, the format
