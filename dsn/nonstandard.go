@@ -42,10 +42,17 @@ var originalHeaderNames = []string{
 	"x-received:", "domainkey-signature:", "authentication-results:", "delivered-to:",
 }
 
+// bounceText is a bounce's own words with their ASCII-lower-cased copy,
+// made once: offsets into one are offsets into the other.
+type bounceText struct {
+	s     string
+	lower string
+}
+
 // splitOriginal cuts the text of a bounce where the returned original
 // starts: at a separator line naming it, or at a block of header lines. It
 // returns the bounce's own words and the original (possibly "").
-func splitOriginal(text string) (human, original string) {
+func splitOriginal(text string) (human bounceText, original string) {
 	lower := asciiLower(text)
 	pos := 0
 	for pos < len(lower) {
@@ -57,18 +64,19 @@ func splitOriginal(text string) (human, original string) {
 		}
 		line := lower[pos:end]
 		if isSeparator(line) || startsHeaderBlock(lower, pos) {
-			return text[:pos], text[pos:]
+			return bounceText{s: text[:pos], lower: lower[:pos]}, text[pos:]
 		}
 		pos = end + 1
 	}
-	return text, ""
+	return bounceText{s: text, lower: lower}, ""
 }
 
 // isSeparator reports whether a lower-case line announces the returned
 // original.
 func isSeparator(line string) bool {
 	trimmed := strings.TrimSpace(line)
-	if trimmed == "" || len(trimmed) > 120 {
+	// Every marker names the message: most lines are out after one search.
+	if trimmed == "" || len(trimmed) > 120 || !strings.Contains(trimmed, "messag") {
 		return false
 	}
 	for _, m := range originalMarkers {
@@ -151,7 +159,8 @@ var daemonLocals = map[string]bool{
 // X-Failed-Recipients header (Exim and others) names them outright; else
 // every address in the bounce's own words that is not the sender's, the
 // reporting system's or a message identifier is a candidate, in order.
-func (c *collector) extractFromText(rep *Report, human string) []Recipient {
+func (c *collector) extractFromText(rep *Report, text bounceText) []Recipient {
+	human := text.s
 	var addrs []string
 	if v := c.top.get("X-Failed-Recipients"); v != "" {
 		for _, a := range findAddresses(v) {
@@ -160,10 +169,9 @@ func (c *collector) extractFromText(rep *Report, human string) []Recipient {
 	}
 	if len(addrs) == 0 {
 		exclude := c.senderAddresses(rep)
-		lower := asciiLower(human)
 		found := findAddresses(human)
 		for _, a := range found {
-			if !isExcluded(a, lower, exclude) {
+			if !isExcluded(a, text.lower, exclude) {
 				addrs = appendUnique(addrs, a.addr)
 			}
 		}
@@ -184,7 +192,7 @@ func (c *collector) extractFromText(rep *Report, human string) []Recipient {
 	}
 	recips := make([]Recipient, 0, len(addrs))
 	for _, a := range addrs {
-		diag := contextFor(human, a)
+		diag := contextFor(text, a)
 		switch {
 		case diag == "":
 			// The recipient came from a header or the return path: the
@@ -274,11 +282,13 @@ func appendUnique(list []string, a string) []string {
 // an SMTP reply and a paragraph without one follows (Gmail and Domino put an
 // explanation between the address and the reply). It stops at a paragraph
 // that names another recipient, after four paragraphs, or at 1,500 bytes.
-func contextFor(human, addr string) string {
+func contextFor(text bounceText, addr string) string {
+	human := text.s
 	if addr == "" || human == "" {
 		return ""
 	}
-	i := mentionOf(human, addr)
+	laddr := asciiLower(addr)
+	i := mentionOf(text, laddr)
 	if i < 0 {
 		return ""
 	}
@@ -290,9 +300,8 @@ func contextFor(human, addr string) string {
 	// "Name<mailto:addr>" above its prose, the reply under "Diagnostic
 	// information for administrators"): a later mention with the
 	// server's reply says more.
-	lower, laddr := asciiLower(human), asciiLower(addr)
 	for j, n := i+len(addr), 0; n < 3; n++ {
-		k := strings.Index(lower[j:], laddr)
+		k := strings.Index(text.lower[j:], laddr)
 		if k < 0 {
 			break
 		}
@@ -433,9 +442,10 @@ func previousLine(s string, start int) string {
 
 // mentionOf returns the offset of the mention of addr that opens its
 // recipient's block: the first one, unless it stands in a summary line of
-// the original ("To: …", "Cc: …") and a later one does not.
-func mentionOf(human, addr string) int {
-	lower, laddr := asciiLower(human), asciiLower(addr)
+// the original ("To: …", "Cc: …") and a later one does not. laddr is the
+// address lower-cased.
+func mentionOf(text bounceText, laddr string) int {
+	lower := text.lower
 	first := strings.Index(lower, laddr)
 	for i := first; i >= 0; {
 		lineStart := strings.LastIndexByte(lower[:i], '\n') + 1

@@ -15,7 +15,8 @@ func (c *collector) report() *Report {
 		Subject: c.top.get("Subject"),
 		From:    c.top.get("From"),
 	}
-	human, inlineOriginal := splitOriginal(c.text.String())
+	text, inlineOriginal := splitOriginal(c.text.String())
+	human := text.s
 	c.fillOriginal(rep, inlineOriginal)
 
 	switch {
@@ -38,12 +39,12 @@ func (c *collector) report() *Report {
 		}
 	case c.isBounce(rep, human):
 		rep.Kind = KindNonStandard
-		rep.Recipients = c.extractFromText(rep, human)
+		rep.Recipients = c.extractFromText(rep, text)
 	default:
 		rep.Kind = KindUnrecognized
 	}
 	for i := range rep.Recipients {
-		c.finish(rep, &rep.Recipients[i], human)
+		c.finish(rep, &rep.Recipients[i], text)
 	}
 	if rep.Kind == KindNonStandard && !hasStrongRecipient(rep) && inlineOriginal != "" && c.nesting < maxNesting {
 		// The text names no failure of its own: the bounce may have been
@@ -255,7 +256,7 @@ func firstAddress(v string) string {
 // finish completes one recipient: the reply code and a better status from
 // the diagnostic or the text, the classification, and an inferred status
 // where the message carried none.
-func (c *collector) finish(rep *Report, r *Recipient, human string) {
+func (c *collector) finish(rep *Report, r *Recipient, text bounceText) {
 	r.Address = normalizeAddress(r.Address)
 	if r.Address != "" && !isValidAddress(r.Address) {
 		// A delivery to a file, a pipe or a source route: the address the
@@ -265,7 +266,7 @@ func (c *collector) finish(rep *Report, r *Recipient, human string) {
 		case isValidAddress(r.OriginalRecipient):
 			r.Address = r.OriginalRecipient
 		default:
-			for _, a := range findAddresses(contextFor(human, r.Address)) {
+			for _, a := range findAddresses(contextFor(text, r.Address)) {
 				if isValidAddress(a.addr) {
 					r.Address = a.addr
 					break
@@ -280,7 +281,7 @@ func (c *collector) finish(rep *Report, r *Recipient, human string) {
 		}
 	}
 	if rep.Kind == KindDSN || rep.Kind == KindNonStandard {
-		switch ctx := contextFor(human, r.Address); {
+		switch ctx := contextFor(text, r.Address); {
 		case ctx == "" || strings.Contains(r.Diagnostic, ctx):
 		case r.Diagnostic == "":
 			// No Diagnostic-Code: the text's words about the recipient
@@ -296,7 +297,7 @@ func (c *collector) finish(rep *Report, r *Recipient, human string) {
 		}
 		code, status := findReply(r.Diagnostic)
 		if code == 0 && status == "" && rep.Kind == KindNonStandard {
-			code, status = findReply(human)
+			code, status = findReply(text.s)
 		}
 		if r.SMTPCode == 0 {
 			r.SMTPCode = code
