@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 const sampleDSN = "From: MAILER-DAEMON@mail.example.com\r\n" +
@@ -374,5 +375,27 @@ func TestTextAddressRules(t *testing.T) {
 	}
 	if got := findAddresses("--list@example.org, Be Seeing You!"); len(got) != 1 || got[0].addr != "list@example.org" {
 		t.Errorf("findAddresses kept the dash run: %+v", got)
+	}
+}
+
+// TestParseCleansText checks that raw 8-bit bytes and NULs in a bounce come
+// out as valid UTF-8 without NUL: PostgreSQL rejects both in text columns.
+func TestParseCleansText(t *testing.T) {
+	msg := "From: MAILER-DAEMON@x.example\nSubject: Undelivered \xff Mail\nContent-Type: text/plain; charset=x-foo\n\n" +
+		"<jane@example.org>: 550 5.1.1 unknown \xff\xfe user \x00 here\n"
+	rep, err := Parse(strings.NewReader(msg), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Recipients) != 1 {
+		t.Fatalf("recipients %+v", rep.Recipients)
+	}
+	for _, s := range []string{rep.Subject, rep.Recipients[0].Diagnostic, rep.Recipients[0].Address} {
+		if !utf8.ValidString(s) || strings.Contains(s, "\x00") {
+			t.Errorf("%q is not clean UTF-8", s)
+		}
+	}
+	if !strings.Contains(rep.Recipients[0].Diagnostic, "unknown \uFFFD user  here") {
+		t.Errorf("diagnostic %q", rep.Recipients[0].Diagnostic)
 	}
 }

@@ -3,6 +3,7 @@ package dsn
 import (
 	"net/textproto"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 )
@@ -53,7 +54,38 @@ func (c *collector) report() *Report {
 			return inner
 		}
 	}
+	cleanReport(rep)
 	return rep
+}
+
+// cleanReport makes every string of rep valid UTF-8 without NUL bytes, as
+// the parse contract promises: a bounce in an unknown charset, or with raw
+// 8-bit bytes, must not make its JSON lossy or its database row invalid.
+func cleanReport(rep *Report) {
+	for _, s := range []*string{&rep.ReportingMTA, &rep.OriginalEnvelopeID, &rep.FeedbackType, &rep.Subject, &rep.From,
+		&rep.Original.MessageID, &rep.Original.From, &rep.Original.To, &rep.Original.Subject} {
+		*s = cleanText(*s)
+	}
+	for k, v := range rep.Original.Headers {
+		rep.Original.Headers[k] = cleanText(v)
+	}
+	for i := range rep.Recipients {
+		r := &rep.Recipients[i]
+		for _, s := range []*string{&r.Address, &r.OriginalRecipient, &r.Diagnostic, &r.RemoteMTA} {
+			*s = cleanText(*s)
+		}
+		for k, v := range r.Extra {
+			r.Extra[k] = cleanText(v)
+		}
+	}
+}
+
+// cleanText replaces invalid UTF-8 with U+FFFD and drops NUL bytes.
+func cleanText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 // hasStrongRecipient reports whether a report names a recipient together

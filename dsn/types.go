@@ -95,7 +95,8 @@ type Classification struct {
 	Verdict   Verdict
 }
 
-// Report is everything Parse learned from one message.
+// Report is everything Parse learned from one message. Its strings are valid
+// UTF-8 without NUL bytes, whatever the message held.
 type Report struct {
 	Kind Kind
 

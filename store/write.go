@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bounced/bounced/dsn"
 	"github.com/jackc/pgx/v5"
@@ -152,7 +153,11 @@ func prepare(b Batch, now time.Time) prepared {
 			default:
 				ev.res.Action = "" // the schema's "no action"; the diagnostic keeps the evidence
 			}
-			if a, d, ok := NormalizeAddress(r.Recipient); ok {
+			for _, f := range []*string{&ev.res.Recipient, &ev.res.Status, &ev.res.Diagnostic, &ev.res.RemoteMTA,
+				&ev.res.ReportingMTA, &ev.res.FeedbackType, &ev.res.OriginalMessageID, &ev.res.OriginalFrom, &ev.sending, &ev.reporting} {
+				*f = pgText(*f)
+			}
+			if a, d, ok := NormalizeAddress(ev.res.Recipient); ok {
 				ev.address, ev.domain = a, d
 				ev.res.Recipient = a
 			}
@@ -333,7 +338,7 @@ func queueRecordMessages(batch *pgx.Batch, b Batch, p prepared, now time.Time, w
 	for i := range p.messages {
 		m := &p.messages[i]
 		uids[i] = int64(m.UID)
-		ids[i] = m.MessageID
+		ids[i] = pgText(m.MessageID)
 		hashes[i] = m.ContentHash[:]
 		sizes[i] = m.Size
 		if !m.ReceivedAt.IsZero() {
@@ -347,7 +352,7 @@ func queueRecordMessages(batch *pgx.Batch, b Batch, p prepared, now time.Time, w
 			kinds[i] = &k
 		}
 		outcomes[i] = string(m.Outcome)
-		errs[i] = m.Error
+		errs[i] = pgText(m.Error)
 	}
 	args := []any{b.Mailbox, int64(b.UIDValidity), now,
 		uids, ids, hashes, sizes, received, kinds, outcomes, errs,
@@ -415,6 +420,18 @@ func eventColumnsOf(events []event) []any {
 	}
 	return []any{uid, occurred, kind, recipient, domain, status, inferred, code, action, reason, scope,
 		permanent, verdict, diag, remote, reporting, fb, origID, origFrom, sending, headers}
+}
+
+// pgText makes s storable in a PostgreSQL text column: invalid UTF-8 becomes
+// U+FFFD and NUL bytes are dropped. A message whose header or text carries
+// either (raw 8-bit bytes are common in bounces) must not fail its batch and
+// with it every later batch of the mailbox. dsn.Parse already cleans its
+// results; the message's own Message-ID and error text come from elsewhere.
+func pgText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 // Checkpoint returns the position reached in mailbox: the UIDVALIDITY and
