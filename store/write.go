@@ -157,6 +157,11 @@ func prepare(b Batch, now time.Time) prepared {
 				&ev.res.ReportingMTA, &ev.res.FeedbackType, &ev.res.OriginalMessageID, &ev.res.OriginalFrom, &ev.sending, &ev.reporting} {
 				*f = pgText(*f)
 			}
+			// Indexed columns stay far below PostgreSQL's btree row limit
+			// (about 2,700 bytes), whatever a hostile bounce puts there.
+			for _, f := range []*string{&ev.res.Recipient, &ev.res.RemoteMTA, &ev.res.ReportingMTA, &ev.sending, &ev.reporting} {
+				*f = clip(*f, maxIndexedText)
+			}
 			if a, d, ok := NormalizeAddress(ev.res.Recipient); ok {
 				ev.address, ev.domain = a, d
 				ev.res.Recipient = a
@@ -432,6 +437,21 @@ func pgText(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+// maxIndexedText bounds the bytes of a text that goes into an index: an
+// address is at most 254 bytes (RFC 5321), a host name 255.
+const maxIndexedText = 320
+
+// clip shortens s to at most n bytes, cutting at a UTF-8 boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // Checkpoint returns the position reached in mailbox: the UIDVALIDITY and

@@ -216,18 +216,20 @@ func TestWriteBatchStoresUnknownActionAsEmpty(t *testing.T) {
 func TestWriteBatchStoresRawBytes(t *testing.T) {
 	ctx := context.Background()
 	s := newTestStore(t)
-	m := msg(1, "a", t0, rcpt{"x@example.org", dsn.ReasonUserUnknown})
+	long := strings.Repeat("a", 3000) + "@example.org" // no address, and longer than a btree row may be
+	m := msg(1, "a", t0, rcpt{"x@example.org", dsn.ReasonUserUnknown}, rcpt{"y@example.org", dsn.ReasonBlocklisted}, rcpt{long, dsn.ReasonUnknown})
 	m.MessageID = "<\xff\x00id@example.com>"
 	m.Report.Recipients[0].Diagnostic = "550 5.1.1 unknown \xfe\x00 user"
+	m.Report.ReportingMTA = strings.Repeat("mx.", 2000) + "example.net" // a key of the reputation counters
 	bad := Message{UID: 2, ContentHash: [32]byte{2}, Outcome: OutcomeFailed, Error: "parsing: \xff\x00"}
 	b := batchOf(m)
 	b.LastUID = 2
 	b.Messages = append(b.Messages, bad)
-	if res := mustWrite(t, s, b); res.Messages != 2 || res.Events != 1 {
-		t.Fatalf("WriteBatch = %+v, want both messages and the event recorded", res)
+	if res := mustWrite(t, s, b); res.Messages != 2 || res.Events != 3 || res.Incidents != 1 {
+		t.Fatalf("WriteBatch = %+v, want both messages, three events and an incident recorded", res)
 	}
 	var diag, id string
-	if err := s.pool.QueryRow(ctx, `SELECT diagnostic FROM bounce_events`).Scan(&diag); err != nil || diag != "550 5.1.1 unknown \uFFFD user" {
+	if err := s.pool.QueryRow(ctx, `SELECT diagnostic FROM bounce_events WHERE recipient = 'x@example.org'`).Scan(&diag); err != nil || diag != "550 5.1.1 unknown \uFFFD user" {
 		t.Errorf("stored diagnostic %q (%v)", diag, err)
 	}
 	if err := s.pool.QueryRow(ctx, `SELECT message_id FROM processed_messages WHERE uid = 1`).Scan(&id); err != nil || id != "<\uFFFDid@example.com>" {
