@@ -616,30 +616,24 @@ func init() {
 		add(t, t.Words, true, false)
 		add(t, t.Weak, false, true)
 	}
-	for _, p := range senderStagePhrases {
-		n := normalize(p)
-		texts = append(texts, n)
-		patterns = append(patterns, acPattern{n: len(n), stage: true})
-	}
-	for _, p := range nullMXPhrases {
-		n := normalize(p)
-		texts = append(texts, n)
-		patterns = append(patterns, acPattern{n: len(n), nullMX: true})
-	}
-	for _, p := range dataStagePhrases {
-		n := normalize(p)
-		texts = append(texts, n)
-		patterns = append(patterns, acPattern{n: len(n), dataStage: true})
-	}
-	for _, p := range deliveryCommandPhrases {
-		n := normalize(p)
-		texts = append(texts, n)
-		patterns = append(patterns, acPattern{n: len(n), command: true})
-	}
-	for _, p := range finalPhrases {
-		n := normalize(p)
-		texts = append(texts, n)
-		patterns = append(patterns, acPattern{n: len(n), final: true})
+	// The context phrases: not reasons, but marks on the match set.
+	for _, set := range []struct {
+		phrases []string
+		mark    acPattern
+	}{
+		{senderStagePhrases, acPattern{stage: true}},
+		{nullMXPhrases, acPattern{nullMX: true}},
+		{dataStagePhrases, acPattern{dataStage: true}},
+		{deliveryCommandPhrases, acPattern{command: true}},
+		{finalPhrases, acPattern{final: true}},
+	} {
+		for _, p := range set.phrases {
+			n := normalize(p)
+			pat := set.mark
+			pat.n = len(n)
+			texts = append(texts, n)
+			patterns = append(patterns, pat)
+		}
 	}
 	matcher.build(texts)
 }
