@@ -88,7 +88,7 @@ func parse(r io.Reader, opts Options, nesting int) (*Report, error) {
 		}
 		return nil, fmt.Errorf("reading message header: %w", err)
 	}
-	c := collector{opts: opts, input: lr, nesting: nesting}
+	c := collector{opts: opts, input: lr, nesting: nesting, keep: fieldSet(opts.CorrelationHeaders)}
 	c.top = newHeaderView(top.Header)
 	// A walk error means the MIME structure broke off (a missing boundary,
 	// broken base64): what was found up to there still counts.
@@ -172,7 +172,8 @@ func isDecodeProblem(err error) bool {
 type collector struct {
 	opts    Options
 	input   *limitReader
-	nesting int // how many bounces this message is forwarded inside
+	nesting int             // how many bounces this message is forwarded inside
+	keep    map[string]bool // the header fields of a returned original that are read
 	top     headerView
 
 	parts         int
@@ -250,13 +251,23 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 		if c.original != nil {
 			return nil
 		}
-		inner, err := message.ReadWithOptions(e.Body, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
-		if inner == nil || err != nil && !isDecodeProblem(err) {
-			return nil // a malformed returned original is not the bounce's fault
+		br := readerPool.Get().(*bufio.Reader)
+		br.Reset(e.Body)
+		defer func() {
+			br.Reset(nil)
+			readerPool.Put(br)
+		}()
+		h, err := scanHeader(br, maxHeaderBytes, c.keep)
+		if err != nil {
+			return c.inputErr(err) // a malformed returned original is not the bounce's fault
 		}
-		hv := newHeaderView(inner.Header)
+		hv := newHeaderView(h)
 		if len(c.statusBlocks) == 0 && c.feedback == "" && isBounceHeader(hv) && !strings.HasPrefix(mediaType, "text/") {
 			// A bounce forwarded as an attachment: read the bounce inside.
+			inner, err := message.New(h, br)
+			if err != nil && !isDecodeProblem(err) {
+				return nil
+			}
 			return c.walk(inner, depth+1)
 		}
 		c.original = &hv

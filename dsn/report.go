@@ -1,11 +1,10 @@
 package dsn
 
 import (
+	"bufio"
 	"net/textproto"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/emersion/go-message"
 )
 
 // report turns what the walk collected into a Report. Structured signals
@@ -193,7 +192,7 @@ func (c *collector) readFeedback(rep *Report) {
 func (c *collector) fillOriginal(rep *Report, inline string) {
 	h := c.original
 	if h == nil && inline != "" {
-		if parsed, ok := parseInlineHeader(inline); ok {
+		if parsed, ok := parseInlineHeader(inline, c.keep); ok {
 			h = &parsed
 		}
 	}
@@ -218,7 +217,7 @@ func (c *collector) fillOriginal(rep *Report, inline string) {
 
 // parseInlineHeader reads the header block of an original quoted in the
 // text, starting at its first header line.
-func parseInlineHeader(s string) (headerView, bool) {
+func parseInlineHeader(s string, keep map[string]bool) (headerView, bool) {
 	for s != "" {
 		line, rest, _ := strings.Cut(s, "\n")
 		if isHeaderLine(line) {
@@ -229,14 +228,17 @@ func parseInlineHeader(s string) (headerView, bool) {
 	if s == "" {
 		return headerView{}, false
 	}
-	if len(s) > maxOriginalBytes {
-		s = s[:maxOriginalBytes]
-	}
-	e, err := message.ReadWithOptions(strings.NewReader(s), &message.ReadOptions{MaxHeaderBytes: maxOriginalBytes})
-	if e == nil || err != nil && !isDecodeProblem(err) {
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(strings.NewReader(s))
+	defer func() {
+		br.Reset(nil)
+		readerPool.Put(br)
+	}()
+	h, err := scanHeader(br, maxOriginalBytes, keep)
+	if err != nil {
 		return headerView{}, false
 	}
-	return newHeaderView(e.Header), true
+	return newHeaderView(h), true
 }
 
 // fallbackRecipient finds the failed recipient when the bounce names none in
