@@ -157,7 +157,7 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 			j.parsing.Wait()
 			j.assemble()
 			var err error
-			j.res, err = w.rec.WriteBatch(work, j.batch)
+			j.res, err = w.record(work, j)
 			j.done <- err
 		}()
 		inflight = j
@@ -177,6 +177,50 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 		return failed
 	}
 	return stopped
+}
+
+// record writes a batch through the recorder. A batch the database refuses
+// for its data (store.ErrRejected) would be refused on every pass, and stop
+// the mailbox at that batch for good: its messages are then written one by
+// one, and a message the database still refuses is recorded as failed,
+// without its report, and kept in the unrecognized folder for a human.
+// The checkpoint moves to the batch's end once all of them are recorded.
+func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error) {
+	res, err := w.rec.WriteBatch(ctx, j.batch)
+	if !errors.Is(err, store.ErrRejected) {
+		return res, err
+	}
+	w.log.Warn("the database refused a batch; recording its messages one by one", "uids", j.set.String(), "err", err)
+	var total store.BatchResult
+	j.processed, j.kept = imap.UIDSet{}, imap.UIDSet{}
+	for i := range j.batch.Messages {
+		m := &j.batch.Messages[i]
+		one := store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: m.UID, Messages: []store.Message{*m}}
+		r, err := w.rec.WriteBatch(ctx, one)
+		if errors.Is(err, store.ErrRejected) {
+			w.log.Error("the database refused a message; it is recorded as failed and kept", "uid", m.UID, "err", err)
+			m.Outcome, m.Report, m.Error = store.OutcomeFailed, nil, "refused by the database: "+err.Error()
+			one.Messages[0] = *m
+			r, err = w.rec.WriteBatch(ctx, one)
+		}
+		if err != nil {
+			return total, err
+		}
+		total.Messages += r.Messages
+		total.Duplicates += r.Duplicates
+		total.Events += r.Events
+		total.Suppressed += r.Suppressed
+		total.Incidents += r.Incidents
+		if m.Outcome == store.OutcomeProcessed {
+			j.processed.AddNum(imap.UID(m.UID))
+		} else {
+			j.kept.AddNum(imap.UID(m.UID))
+		}
+	}
+	if _, err := w.rec.WriteBatch(ctx, store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: j.batch.LastUID}); err != nil {
+		return total, err
+	}
+	return total, nil
 }
 
 // account adds a committed batch to the pass's stats.

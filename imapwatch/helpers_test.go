@@ -36,6 +36,10 @@ type memRecorder struct {
 	locked      map[string]bool
 	// failWrite, when set, makes WriteBatch fail before recording.
 	failWrite error
+	// refuse, when set, makes WriteBatch refuse (store.ErrRejected) a batch
+	// holding a processed message it returns true for, as PostgreSQL
+	// refuses data it cannot store.
+	refuse func(m store.Message) bool
 	// afterCommit, when set, runs after a batch is recorded; its error is
 	// returned as if the commit's reply had been lost.
 	afterCommit func(b store.Batch) error
@@ -66,6 +70,12 @@ func (r *memRecorder) WriteBatch(ctx context.Context, b store.Batch) (store.Batc
 		err := r.failWrite
 		r.mu.Unlock()
 		return store.BatchResult{}, err
+	}
+	for _, m := range b.Messages {
+		if r.refuse != nil && m.Outcome == store.OutcomeProcessed && r.refuse(m) {
+			r.mu.Unlock()
+			return store.BatchResult{}, fmt.Errorf("writing batch: %w: value out of range", store.ErrRejected)
+		}
 	}
 	var res store.BatchResult
 	for _, m := range b.Messages {

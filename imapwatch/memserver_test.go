@@ -314,6 +314,45 @@ func TestRecorderFailureMovesNothing(t *testing.T) {
 	}
 }
 
+// TestRefusedMessageIsKeptNotStuck has the recorder refuse one message's
+// data, as PostgreSQL would: the pass records every other message as usual,
+// records that one as failed without its report and keeps it in the
+// unrecognized folder, and the next pass finds nothing left to do.
+func TestRefusedMessageIsKeptNotStuck(t *testing.T) {
+	ms := startMemServer(t, imap.CapSet{imap.CapIMAP4rev2: {}})
+	c := ms.client(t)
+	bounces := fill(t, c, "INBOX", 0, 6)
+	rec := newMemRecorder()
+	poison := "user2@example.net"
+	rec.refuse = func(m store.Message) bool {
+		return m.Report != nil && len(m.Report.Recipients) > 0 && m.Report.Recipients[0].Address == poison
+	}
+	mb := ms.mailbox(t, "INBOX")
+	mb.BatchSize = 3
+	w := New(mb, rec, testOptions(t))
+	st := mustPass(t, w)
+	if st.Processed != bounces-1 || st.Failed != 1 || st.Messages != 6 {
+		t.Errorf("stats %+v: want %d processed and the refused one failed", st, bounces-1)
+	}
+	if got := rec.outcomes(); got[store.OutcomeFailed] != 1 || got[store.OutcomeProcessed] != bounces-1 {
+		t.Errorf("recorded outcomes %v", got)
+	}
+	for _, m := range rec.recorded {
+		if m.Outcome == store.OutcomeFailed && (m.Report != nil || !strings.Contains(m.Error, "refused by the database")) {
+			t.Errorf("the refused message was recorded as %+v", m)
+		}
+	}
+	if inbox, processed, kept := stateOf(t, c, "INBOX").Messages, stateOf(t, c, "Processed").Messages, stateOf(t, c, "Unrecognized").Messages; inbox != 0 || processed != bounces-1 || kept != 6-(bounces-1) {
+		t.Errorf("folders INBOX %d, Processed %d, Unrecognized %d", inbox, processed, kept)
+	}
+	if cp, _ := rec.Checkpoint(context.Background(), mb.Name); cp.LastUID != 6 {
+		t.Errorf("checkpoint at UID %d, want 6", cp.LastUID)
+	}
+	if st := mustPass(t, w); st.Messages != 0 {
+		t.Errorf("second pass %+v, want nothing left", st)
+	}
+}
+
 func TestCommitWithoutMoveIsRepaired(t *testing.T) {
 	// The batch commits, then the process "dies" before the move (the
 	// recorder reports an error after committing). The next pass fetches the

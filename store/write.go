@@ -21,6 +21,13 @@ import (
 // in the same transaction: listeners hear of it exactly when it commits.
 const SuppressionChannel = "bounced_suppressions"
 
+// ErrRejected marks a batch PostgreSQL refused for its data (SQLSTATE class
+// 22, data exception, or 23, integrity constraint violation): writing the
+// same batch again fails the same way. The caller can find the message at
+// fault by writing the messages one by one, and record that one without its
+// report (imapwatch does).
+var ErrRejected = errors.New("batch rejected by the database")
+
 // maxAttempts bounds the retries of a batch transaction that PostgreSQL
 // aborted for a deadlock or a serialization failure.
 const maxAttempts = 4
@@ -54,6 +61,9 @@ func (s *Store) WriteBatch(ctx context.Context, b Batch) (BatchResult, error) {
 		if err == nil {
 			return res, nil
 		}
+		if rejected(err) {
+			return BatchResult{}, fmt.Errorf("writing batch of %s up to UID %d: %w: %w", b.Mailbox, b.LastUID, ErrRejected, err)
+		}
 		if attempt == maxAttempts || !retryable(err) {
 			return BatchResult{}, fmt.Errorf("writing batch of %s up to UID %d: %w", b.Mailbox, b.LastUID, err)
 		}
@@ -70,6 +80,12 @@ func (s *Store) WriteBatch(ctx context.Context, b Batch) (BatchResult, error) {
 func retryable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+// rejected reports whether PostgreSQL refused the batch for its data.
+func rejected(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23"))
 }
 
 func (b Batch) validate() error {

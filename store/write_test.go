@@ -433,3 +433,25 @@ func TestWriteBatchCancelledIsAllOrNothing(t *testing.T) {
 		t.Errorf("write after cancellations = %+v", res)
 	}
 }
+
+// TestWriteBatchRejectedIsMarked writes a batch whose data PostgreSQL
+// refuses (a reason outside the schema): the error is ErrRejected, so a
+// caller knows that writing the same batch again would fail the same way,
+// and nothing is left behind.
+func TestWriteBatchRejectedIsMarked(t *testing.T) {
+	s := newTestStore(t)
+	m := msg(1, "a", t0, rcpt{"x@example.org", dsn.ReasonUserUnknown})
+	m.Report.Recipients[0].Reason = "no_such_reason"
+	_, err := s.WriteBatch(context.Background(), batchOf(m))
+	if !errors.Is(err, ErrRejected) {
+		t.Fatalf("WriteBatch = %v, want ErrRejected", err)
+	}
+	if c := snapshot(t, s); c != (counts{}) {
+		t.Errorf("a rejected batch left rows behind: %v", c)
+	}
+	// A connection failure is not a rejection.
+	s.Close()
+	if _, err := s.WriteBatch(context.Background(), batchOf(msg(2, "b", t0))); err == nil || errors.Is(err, ErrRejected) {
+		t.Errorf("WriteBatch on a closed store = %v, want an error that is not ErrRejected", err)
+	}
+}
