@@ -386,7 +386,8 @@ func cleanStatus(s string) string {
 	return ""
 }
 
-// isClassOnly reports a status that carries only its class: x.0.0.
+// isClassOnly reports a status that carries only its class (x.0.0), as Exim
+// always writes.
 func isClassOnly(s string) bool { return strings.HasSuffix(s, ".0.0") }
 
 // normalize prepares text for phrase matching: lower case, typographic

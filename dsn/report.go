@@ -22,7 +22,7 @@ func (c *collector) report() *Report {
 	switch {
 	case c.feedback != "" || c.reportType == "feedback-report":
 		c.readFeedback(rep)
-	case c.readDeliveryStatus(rep, human):
+	case c.readDeliveryStatus(rep, text):
 	case readSESNotification(rep, human):
 	case strings.EqualFold(strings.TrimSpace(c.top.get("X-Apple-Unsubscribe")), "true"):
 		// Apple Mail's unsubscribe request: the recipient's own "take me
@@ -63,24 +63,25 @@ func (c *collector) report() *Report {
 func cleanReport(rep *Report) {
 	for _, s := range []*string{&rep.ReportingMTA, &rep.OriginalEnvelopeID, &rep.FeedbackType, &rep.Subject, &rep.From,
 		&rep.Original.MessageID, &rep.Original.From, &rep.Original.To, &rep.Original.Subject} {
-		*s = cleanText(*s)
+		*s = CleanText(*s)
 	}
 	for k, v := range rep.Original.Headers {
-		rep.Original.Headers[k] = cleanText(v)
+		rep.Original.Headers[k] = CleanText(v)
 	}
 	for i := range rep.Recipients {
 		r := &rep.Recipients[i]
 		for _, s := range []*string{&r.Address, &r.OriginalRecipient, &r.Diagnostic, &r.RemoteMTA} {
-			*s = cleanText(*s)
+			*s = CleanText(*s)
 		}
 		for k, v := range r.Extra {
-			r.Extra[k] = cleanText(v)
+			r.Extra[k] = CleanText(v)
 		}
 	}
 }
 
-// cleanText replaces invalid UTF-8 with U+FFFD and drops NUL bytes.
-func cleanText(s string) string {
+// CleanText replaces invalid UTF-8 with U+FFFD and drops NUL bytes: what
+// PostgreSQL text columns and JSON need. Report strings are already clean.
+func CleanText(s string) string {
 	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
 		return s
 	}
@@ -117,13 +118,13 @@ func isBounceHeader(h headerView) bool {
 // readDeliveryStatus reads the RFC 3464 delivery-status parts. Servers that
 // write the fields into the text part instead are read there. It reports
 // whether any recipient was found.
-func (c *collector) readDeliveryStatus(rep *Report, human string) bool {
+func (c *collector) readDeliveryStatus(rep *Report, text bounceText) bool {
 	blocks := c.statusBlocks
 	if len(blocks) == 0 {
-		if i := indexFold(human, "\nfinal-recipient:"); i >= 0 {
+		if i := strings.Index(text.lower, "\nfinal-recipient:"); i >= 0 {
 			// The fields stand in the text; start at the block they open.
-			start := strings.LastIndex(human[:i], "\n\n")
-			blocks = []string{human[max(start, 0):]}
+			start := strings.LastIndex(text.s[:i], "\n\n")
+			blocks = []string{text.s[max(start, 0):]}
 		}
 	}
 	for _, b := range blocks {
@@ -372,9 +373,9 @@ func preferDiagnosticStatus(field, diag string, code int) bool {
 	switch {
 	case field == "":
 		return true
-	case field == diag || isGenericStatus(diag):
+	case field == diag || isClassOnly(diag):
 		return false
-	case isGenericStatus(field):
+	case isClassOnly(field):
 		return true // Exim's 5.0.0 over a "451 4.3.0 … retry timeout exceeded"
 	}
 	return code != 0 && field[0] == diag[0]
@@ -386,28 +387,10 @@ func hasReply(s string) bool {
 	return code != 0 || status != ""
 }
 
-// isGenericStatus reports whether an enhanced status says nothing beyond its
-// class (x.0.0), as Exim always writes.
-func isGenericStatus(s string) bool {
-	return len(s) == 5 && s[1:] == ".0.0"
-}
-
 // collapseSpace joins the lines of a diagnostic and squeezes runs of white
 // space, so that it reads as one line.
 func collapseSpace(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// indexFold is strings.Index ignoring ASCII case of substr, which must be
-// lower case.
-func indexFold(s, substr string) int {
-	n := len(substr)
-	for i := 0; i+n <= len(s); i++ {
-		if strings.EqualFold(s[i:i+n], substr) {
-			return i
-		}
-	}
-	return -1
 }
 
 // stageOf returns Postfix's note of the command a reply answered, "(in

@@ -285,14 +285,6 @@ func normalizeAddress(a string) string {
 	return a[:at] + "@" + strings.ToLower(a[at+1:])
 }
 
-// domainOf returns the lower-case domain of an address, or "".
-func domainOf(a string) string {
-	if at := strings.LastIndexByte(a, '@'); at >= 0 {
-		return strings.ToLower(strings.TrimRight(a[at+1:], ">"))
-	}
-	return ""
-}
-
 // htmlToText turns an HTML body into plain text good enough for finding
 // addresses and SMTP replies: tags become line breaks or spaces, the common
 // entities are decoded, and scripts and styles are dropped.

@@ -171,7 +171,7 @@ func prepare(b Batch, now time.Time) prepared {
 			}
 			for _, f := range []*string{&ev.res.Recipient, &ev.res.Status, &ev.res.Diagnostic, &ev.res.RemoteMTA,
 				&ev.res.ReportingMTA, &ev.res.FeedbackType, &ev.res.OriginalMessageID, &ev.res.OriginalFrom, &ev.sending, &ev.reporting} {
-				*f = pgText(*f)
+				*f = dsn.CleanText(*f)
 			}
 			// Indexed columns stay far below PostgreSQL's btree row limit
 			// (about 2,700 bytes), whatever a hostile bounce puts there.
@@ -359,7 +359,7 @@ func queueRecordMessages(batch *pgx.Batch, b Batch, p prepared, now time.Time, w
 	for i := range p.messages {
 		m := &p.messages[i]
 		uids[i] = int64(m.UID)
-		ids[i] = pgText(m.MessageID)
+		ids[i] = dsn.CleanText(m.MessageID)
 		hashes[i] = m.ContentHash[:]
 		sizes[i] = m.Size
 		if !m.ReceivedAt.IsZero() {
@@ -373,7 +373,7 @@ func queueRecordMessages(batch *pgx.Batch, b Batch, p prepared, now time.Time, w
 			kinds[i] = &k
 		}
 		outcomes[i] = string(m.Outcome)
-		errs[i] = pgText(m.Error)
+		errs[i] = dsn.CleanText(m.Error)
 	}
 	args := []any{b.Mailbox, int64(b.UIDValidity), now,
 		uids, ids, hashes, sizes, received, kinds, outcomes, errs,
@@ -441,18 +441,6 @@ func eventColumnsOf(events []event) []any {
 	}
 	return []any{uid, occurred, kind, recipient, domain, status, inferred, code, action, reason, scope,
 		permanent, verdict, diag, remote, reporting, fb, origID, origFrom, sending, headers}
-}
-
-// pgText makes s storable in a PostgreSQL text column: invalid UTF-8 becomes
-// U+FFFD and NUL bytes are dropped. A message whose header or text carries
-// either (raw 8-bit bytes are common in bounces) must not fail its batch and
-// with it every later batch of the mailbox. dsn.Parse already cleans its
-// results; the message's own Message-ID and error text come from elsewhere.
-func pgText(s string) string {
-	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
-		return s
-	}
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 // maxIndexedText bounds the bytes of a text that goes into an index: an
