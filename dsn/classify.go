@@ -218,6 +218,13 @@ func decide(ev Evidence) Reason {
 		c, specific = ReasonHostUnknown, true
 	}
 
+	if !specific && class == ClassPermanent && ms.strong == 0 && refusesOnlyTheAddress(ev.Diagnostic) {
+		// "542 <a@b> Rejected": the server names the recipient and refuses
+		// it, and gives no other cause. A refusal of the sender or the
+		// message names neither the recipient alone nor nothing else.
+		c, specific = ReasonUserUnknown, true
+	}
+
 	strong, weak := topReason(ms.strong), topReason(ms.weak)
 	fromFallback := false
 	var r Reason
@@ -324,6 +331,31 @@ func adjust(ev Evidence, r Reason, status string, class int, fromFallback bool, 
 		return ReasonExpired
 	}
 	return r
+}
+
+// refusesOnlyTheAddress reports whether the server's text is a reply code
+// or status, one address and a bare refusal word, nothing else:
+// "542 <a@b> Rejected", "550 rejected: a@b".
+func refusesOnlyTheAddress(text string) bool {
+	addresses, refusal := 0, false
+	for _, f := range strings.Fields(text) {
+		switch {
+		case codeTokenLen(f, 0) == len(f):
+		case strings.Contains(f, "@"):
+			addresses++
+		default:
+			switch strings.ToLower(strings.Trim(f, ":.,;<>()")) {
+			case "rejected", "refused":
+				if refusal {
+					return false
+				}
+				refusal = true
+			default:
+				return false
+			}
+		}
+	}
+	return addresses == 1 && refusal
 }
 
 // maxDiagnostic bounds the text Classify reads: a server's reply is a few
