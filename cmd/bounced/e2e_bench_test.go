@@ -136,13 +136,15 @@ func runBinary(t *testing.T, bin, db string, args ...string) string {
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+db, e2ePasswordEnv+"="+os.Getenv("TEST_IMAP_PASSWORD"))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	busy0 := machineBusy()
+	busy0, servers0 := machineBusy(), serverCPU()
 	err := cmd.Run()
 	if cmd.ProcessState != nil {
 		label := slices.DeleteFunc(slices.Clone(args), func(a string) bool { return a == "-config" || strings.HasSuffix(a, ".conf") })
-		t.Logf("bounced %s: CPU %s user + %s system; the whole machine was busy %.2f core-seconds meanwhile",
+		servers := serverCPU()
+		t.Logf("bounced %s: CPU %s user + %s system; PostgreSQL %.2f and Dovecot %.2f core-seconds; the whole machine was busy %.2f core-seconds meanwhile",
 			strings.Join(label, " "), cmd.ProcessState.UserTime().Round(time.Millisecond),
-			cmd.ProcessState.SystemTime().Round(time.Millisecond), machineBusy()-busy0)
+			cmd.ProcessState.SystemTime().Round(time.Millisecond),
+			servers.postgres-servers0.postgres, servers.dovecot-servers0.dovecot, machineBusy()-busy0)
 	}
 	if err != nil {
 		t.Fatalf("bounced %s: %v\n%s\n%s", strings.Join(args, " "), err, stdout.String(), lastLines(stderr.String(), 20))
@@ -253,6 +255,45 @@ func withMessageID(msg []byte, id string) []byte {
 // machineBusy returns the CPU time the whole machine has spent busy since
 // boot, in core-seconds (Linux; 0 elsewhere). The difference over a pass
 // shows whether the machine was saturated.
+// serverSeconds is the CPU time, in seconds, that the processes of each
+// server have used so far, their finished children included.
+type serverSeconds struct{ postgres, dovecot float64 }
+
+// serverCPU sums the CPU time of every PostgreSQL and Dovecot process on the
+// machine (Linux only; zero elsewhere). A finished backend or imap process
+// counts in its parent's children times, so the difference of two readings
+// is what the servers spent in between.
+func serverCPU() serverSeconds {
+	var s serverSeconds
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		f := strings.Fields(string(b[end+1:]))
+		if len(f) < 15 {
+			continue
+		}
+		var ticks float64
+		for _, v := range f[11:15] { // utime, stime, cutime, cstime
+			x, _ := strconv.ParseFloat(v, 64)
+			ticks += x
+		}
+		switch string(b[open+1 : end]) {
+		case "postgres":
+			s.postgres += ticks / 100
+		case "dovecot", "imap", "imap-login", "auth", "anvil", "log", "config", "stats":
+			s.dovecot += ticks / 100
+		}
+	}
+	return s
+}
+
 func machineBusy() float64 {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
