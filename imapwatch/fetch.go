@@ -304,7 +304,7 @@ type fetched struct {
 // parser on the fetching goroutine. At most two batches are held at once
 // (the one being parsed and written, the one being fetched).
 const (
-	parseAheadMax    = 1 << 20
+	parseAheadMax    = 1 << maxBufferClass
 	parseAheadBudget = 16 << 20
 )
 
@@ -455,6 +455,7 @@ func (w *Watcher) fetchBodies(s *session, set imap.UIDSet, partial *imap.Section
 					w.parsers <- struct{}{}
 					defer func() { <-w.parsers }()
 					msg := w.parseWhole(data, partial != nil)
+					putBuffer(data)
 					w.settleMessage(f, &msg, partial != nil)
 				}()
 			}
@@ -476,16 +477,19 @@ func (w *Watcher) settleMessage(f *fetched, read *store.Message, partial bool) {
 
 // readWhole reads a literal of the given size to its end. A literal that
 // ends early means the connection was lost: that is an error.
+// The buffer comes from getBuffer: give it back with putBuffer.
 func readWhole(lit io.Reader, size int64) ([]byte, error) {
-	buf := make([]byte, size)
+	buf := getBuffer(size)
 	n, err := io.ReadFull(lit, buf)
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		putBuffer(buf)
 		return nil, fmt.Errorf("reading message: connection lost after %d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading message: %w", err)
+	if err == nil {
+		_, err = io.Copy(io.Discard, lit)
 	}
-	if _, err := io.Copy(io.Discard, lit); err != nil {
+	if err != nil {
+		putBuffer(buf)
 		return nil, fmt.Errorf("reading message: %w", err)
 	}
 	return buf, nil
