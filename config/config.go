@@ -71,8 +71,12 @@ const (
 type Config struct {
 	// Path is the file the configuration was read from.
 	Path string
-	// Listen is the address `bounced run` serves /healthz and /readyz on.
+	// Listen is the address `bounced run` serves /healthz, /readyz and,
+	// with APIToken set, the HTTP API and /metrics on.
 	Listen string
+	// APIToken says where the HTTP API's bearer tokens come from; when it
+	// is not Configured the API and /metrics are not served.
+	APIToken APITokenSource
 	// LogFormat is "text" or "json".
 	LogFormat string
 	// LogLevel is the minimum level logged.
@@ -218,6 +222,18 @@ func (cfg *Config) decodeTop(d *decoder, s *section) {
 			cfg.SoftWindow = d.duration(e, 0)
 		case "soft_expiry":
 			cfg.SoftExpiry = d.duration(e, 0)
+		case "api_token_env":
+			cfg.APIToken.Env = e.value
+			if cfg.APIToken.File != "" {
+				d.fail(e, "set only one of api_token_env and api_token_file")
+			}
+		case "api_token_file":
+			cfg.APIToken.File = e.value
+			if cfg.APIToken.Env != "" {
+				d.fail(e, "set only one of api_token_env and api_token_file")
+			}
+		case "api_token":
+			d.fail(e, "tokens do not belong in the file: use api_token_env or api_token_file")
 		default:
 			d.fail(e, "unknown setting (mailbox settings belong in a [mailbox NAME] section)")
 		}
@@ -387,6 +403,11 @@ func (cfg *Config) CheckEnvironment(needDatabase bool) Problems {
 	var problems Problems
 	if needDatabase && os.Getenv("DATABASE_URL") == "" {
 		problems = append(problems, errors.New("DATABASE_URL is not set in the environment"))
+	}
+	if cfg.APIToken.Configured() {
+		if _, err := cfg.APIToken.Read(); err != nil {
+			problems = append(problems, err)
+		}
 	}
 	for _, m := range cfg.Mailboxes {
 		prefix := fmt.Sprintf("mailbox %q: ", m.Name)

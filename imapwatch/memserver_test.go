@@ -312,6 +312,10 @@ func TestRecorderFailureMovesNothing(t *testing.T) {
 	if st.Processed != bounces || stateOf(t, c, "Processed").Messages != bounces || stateOf(t, c, "INBOX").Messages != 0 {
 		t.Errorf("after recovery: stats %+v; want everything processed and moved", st)
 	}
+	want := Totals{Passes: 2, FailedPasses: 1, Processed: uint64(bounces), Unrecognized: uint64(4 - bounces)}
+	if got := w.Status().Totals; got != want {
+		t.Errorf("totals = %+v, want %+v", got, want)
+	}
 }
 
 // TestRefusedMessageIsKeptNotStuck has the recorder refuse one message's

@@ -98,7 +98,7 @@ func (w *Watcher) worker(ctx context.Context, kick <-chan struct{}) {
 func (w *Watcher) safePass(ctx context.Context) {
 	defer func() {
 		if v := recover(); v != nil {
-			w.finish(fmt.Errorf("panic: %v", v))
+			w.finish(Stats{}, fmt.Errorf("panic: %v", v))
 			w.log.Error("pass panicked", "panic", v, "stack", string(debug.Stack()))
 		}
 	}()

@@ -76,6 +76,35 @@ type Status struct {
 	LastSuccess time.Time `json:"last_success,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// Totals counts the mailbox's passes and messages since the process
+	// started, for metrics; health reports leave them out.
+	Totals Totals `json:"-"`
+}
+
+// Totals counts what a mailbox's passes did since the process started.
+type Totals struct {
+	Passes        uint64 // passes finished, failed and skipped ones included
+	FailedPasses  uint64 // passes that ended with an error
+	SkippedPasses uint64 // passes skipped because another replica held the lock
+	Processed     uint64 // messages recognised and recorded
+	Unrecognized  uint64 // messages kept in the unrecognized folder
+	Failed        uint64 // messages that could not be parsed
+	Duplicates    uint64 // messages already in the ledger
+}
+
+// add counts one finished pass.
+func (t *Totals) add(st Stats, err error) {
+	t.Passes++
+	if err != nil {
+		t.FailedPasses++
+	}
+	if st.Skipped {
+		t.SkippedPasses++
+	}
+	t.Processed += uint64(st.Processed)
+	t.Unrecognized += uint64(st.Unrecognized)
+	t.Failed += uint64(st.Failed)
+	t.Duplicates += uint64(st.Duplicates)
 }
 
 // Watcher works one mailbox. Its Pass may be called from one goroutine at a
@@ -156,7 +185,7 @@ func (w *Watcher) Pass(ctx context.Context) (Stats, error) {
 	w.setRunning(true)
 	st, err := w.pass(ctx)
 	st.Duration = time.Since(start)
-	w.finish(err)
+	w.finish(st, err)
 	return st, err
 }
 
@@ -223,10 +252,11 @@ func (w *Watcher) setRunning(r bool) {
 	w.mu.Unlock()
 }
 
-func (w *Watcher) finish(err error) {
+func (w *Watcher) finish(st Stats, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.status.Running = false
+	w.status.Totals.add(st, err)
 	if err != nil {
 		w.status.LastError, w.status.LastErrorAt = err.Error(), time.Now()
 		return

@@ -38,7 +38,7 @@ type command struct {
 var commands = []command{
 	{"parse", "parse bounce messages and print one result per recipient", runParse},
 	{"explain", "explain a status code, reply code or reason (--lang en|de)", runExplain},
-	{"run", "run the daemon: watch every mailbox on its schedule, serve /healthz and /readyz", runDaemon},
+	{"run", "run the daemon: every mailbox on its schedule; health checks, HTTP API, metrics", runDaemon},
 	{"once", "work every mailbox once and exit (for cron jobs); --fetch-only measures IMAP alone", runOnce},
 	{"check-config", "validate the configuration file and everything it refers to", runCheckConfig},
 	{"migrate", "apply the database migrations", runMigrate},

@@ -5,19 +5,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/bounced/bounced/cmd/bounced/internal/httpapi"
+	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
 )
 
 func runDaemon(ctx context.Context, e env, args []string) int {
-	fs := newFlagSet(e, "run", "", "Runs the daemon: every mailbox on its schedule (and IDLE where configured)\nuntil SIGTERM or SIGINT, serving /healthz and /readyz. DATABASE_URL names the\nPostgreSQL database.")
+	fs := newFlagSet(e, "run", "", "Runs the daemon: every mailbox on its schedule (and IDLE where configured)\nuntil SIGTERM or SIGINT, serving /healthz and /readyz. DATABASE_URL names the\nPostgreSQL database.\n\nWith api_token_env or api_token_file in the configuration it also serves the\nHTTP API on the same address, each request with \"Authorization: Bearer TOKEN\":\n  GET    /v1/suppressions?limit=N&cursor=C&since=RFC3339   a page of the list\n  GET    /v1/suppressions/ADDRESS                          one address (404: not suppressed)\n  POST   /v1/suppressions/check  {\"addresses\": [...]}      bulk check\n  GET    /v1/suppressions.csv                              the whole list as CSV\n  POST   /v1/suppressions  {\"address\", \"reason\", \"note\"}   suppress by hand\n  DELETE /v1/suppressions/ADDRESS?reason=TEXT              lift (audited)\n  GET    /metrics                                          Prometheus metrics")
 	path := configFlag(fs)
 	logFormat := fs.String("log-format", "", "log format, text or json (default from the configuration)")
-	listen := fs.String("listen", "", "address for /healthz and /readyz (default from the configuration)")
+	listen := fs.String("listen", "", "address for /healthz, /readyz, the HTTP API and /metrics (default from the configuration)")
 	if _, code, stop := parseFlags(fs, args, 0); stop {
 		return code
 	}
@@ -47,18 +50,28 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 	}
 	sched := imapwatch.NewScheduler(watchers, logger)
 
+	mux := healthHandler(sched)
+	api, err := newAPI(cfg, rec, sched, logger)
+	if err != nil {
+		logger.Error("cannot start the HTTP API", "err", err)
+		return 1
+	}
+	if api != nil {
+		api.Register(mux)
+	}
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		logger.Error("cannot listen for health checks", "listen", cfg.Listen, "err", err)
 		return 1
 	}
-	srv := &http.Server{Handler: healthHandler(sched), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("health server stopped", "err", err)
 		}
 	}()
-	logger.Info("bounced running", "listen", ln.Addr().String(), "mailboxes", len(watchers))
+	logger.Info("bounced running", "listen", ln.Addr().String(), "mailboxes", len(watchers), "api", api != nil)
 
 	err = sched.Run(ctx)
 	logger.Info("shutting down")
@@ -72,10 +85,31 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 	return 0
 }
 
+// newAPI returns the HTTP API on rec's store with the configured tokens, or
+// nil, logged once, when no token is configured: the API is never served
+// without authentication.
+func newAPI(cfg *config.Config, rec imapwatch.Recorder, sched *imapwatch.Scheduler, logger *slog.Logger) (*httpapi.API, error) {
+	if !cfg.APIToken.Configured() {
+		logger.Info("HTTP API is off (/v1 and /metrics are not served): set api_token_env or api_token_file to serve it")
+		return nil, nil
+	}
+	st, ok := rec.(httpapi.Store)
+	if !ok {
+		logger.Warn("HTTP API is off: the recorder is not the PostgreSQL store")
+		return nil, nil
+	}
+	tokens, err := cfg.APIToken.Read()
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.New(httpapi.Options{Store: st, Status: sched, Tokens: tokens, Logger: logger.With("component", "api")})
+}
+
 // healthHandler serves /healthz (the process is up) and /readyz (ready
 // unless a mailbox's most recent pass failed; the body lists every mailbox's
-// state as JSON).
-func healthHandler(sched *imapwatch.Scheduler) http.Handler {
+// state as JSON), without authentication. The HTTP API registers on the
+// same mux.
+func healthHandler(sched *imapwatch.Scheduler) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")

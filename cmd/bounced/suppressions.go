@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
+	"github.com/bounced/bounced/cmd/bounced/internal/export"
 	"github.com/bounced/bounced/store"
 )
 
@@ -94,10 +91,6 @@ func suppressionsList(ctx context.Context, e env, args []string) int {
 	return 0
 }
 
-// exportColumns is the CSV header of `suppressions export --format csv`.
-var exportColumns = []string{"address", "reason", "scope", "first_seen", "last_seen", "count", "expires_at",
-	"manual", "evidence_message_id", "evidence_status", "evidence_diagnostic"}
-
 func suppressionsExport(ctx context.Context, e env, args []string) int {
 	fs := newFlagSet(e, "suppressions export", "", "Write every suppression in force, ordered by address: CSV with a header\nline, or one JSON object per line. Times are RFC 3339 in UTC; an empty\nexpires_at (null in JSON) means permanent.")
 	dbURL := databaseFlag(fs)
@@ -116,41 +109,15 @@ func suppressionsExport(ctx context.Context, e env, args []string) int {
 	defer s.Close()
 	var err error
 	if *format == "json" {
-		err = exportJSON(ctx, s, e.stdout)
+		err = export.JSONLines(ctx, s, e.stdout)
 	} else {
-		err = exportCSV(ctx, s, e.stdout)
+		err = export.CSV(ctx, s, e.stdout)
 	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "bounced suppressions export: %v\n", err)
 		return 1
 	}
 	return 0
-}
-
-func exportJSON(ctx context.Context, s *store.Store, w io.Writer) error {
-	enc := json.NewEncoder(w)
-	return s.EachSuppression(ctx, store.ListOptions{}, func(sp store.Suppression) error { return enc.Encode(sp) })
-}
-
-func exportCSV(ctx context.Context, s *store.Store, w io.Writer) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(exportColumns); err != nil {
-		return err
-	}
-	err := s.EachSuppression(ctx, store.ListOptions{}, func(sp store.Suppression) error {
-		expires := ""
-		if sp.ExpiresAt != nil {
-			expires = sp.ExpiresAt.UTC().Format(time.RFC3339)
-		}
-		return cw.Write([]string{sp.Address, sp.Reason, sp.Scope, sp.FirstSeen.UTC().Format(time.RFC3339),
-			sp.LastSeen.UTC().Format(time.RFC3339), strconv.Itoa(sp.Count), expires, strconv.FormatBool(sp.Manual),
-			sp.EvidenceMessageID, sp.EvidenceStatus, sp.EvidenceDiagnostic})
-	})
-	if err != nil {
-		return err
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 // whoAmI names the operator for the audit when --by is not given.
