@@ -81,14 +81,15 @@ func parse(r io.Reader, opts Options, nesting int) (*Report, error) {
 		return nil, fmt.Errorf("reading message: %w", err)
 	}
 
-	top, err := message.ReadWithOptions(br, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	top, release, err := readEntity(br, maxHeaderBytes)
+	defer release()
 	if err != nil && !isDecodeProblem(err) {
 		if lr.exceeded {
 			return nil, fmt.Errorf("reading header: %w (%d bytes)", ErrTooLarge, opts.MaxSize)
 		}
 		return nil, fmt.Errorf("reading message header: %w", err)
 	}
-	c := collector{opts: opts, input: lr, nesting: nesting, keep: fieldSet(opts.CorrelationHeaders)}
+	c := collector{opts: opts, input: lr, nesting: nesting, keep: keepSet(opts.CorrelationHeaders)}
 	c.top = newHeaderView(top.Header)
 	// A walk error means the MIME structure broke off (a missing boundary,
 	// broken base64): what was found up to there still counts.
