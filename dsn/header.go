@@ -56,9 +56,9 @@ func keepSet(correlation []string) map[string]bool {
 // keep (lower-case names), unfolded. Lines that are not fields are skipped;
 // a line longer than br's buffer is skipped too. br is left at the start of
 // the body. The error is that of br, never io.EOF.
-func scanHeader(br *bufio.Reader, limit int, keep map[string]bool) (message.Header, error) {
+func scanHeader(br *bufio.Reader, limit int, keep map[string]bool) (headerFields, error) {
 	var (
-		h       message.Header
+		h       headerFields
 		name    string
 		value   []byte
 		keeping bool
@@ -66,8 +66,8 @@ func scanHeader(br *bufio.Reader, limit int, keep map[string]bool) (message.Head
 		lower   [64]byte
 	)
 	flush := func() {
-		if keeping && !h.Has(name) {
-			h.Add(name, string(bytes.TrimSpace(value)))
+		if _, dup := h.value(name); keeping && !dup {
+			h = append(h, field{name: name, value: string(bytes.TrimSpace(value))})
 		}
 		keeping, value = false, value[:0]
 	}
@@ -176,7 +176,7 @@ var entityReaderPool = sync.Pool{New: func() any {
 // readEntity reads the header of a message from r, at most maxBytes of it,
 // and returns the entity with its decoded body. release gives the reader's
 // buffers back; the entity's body is not to be read after it.
-func readEntity(r io.Reader, maxBytes int64) (e *message.Entity, release func(), err error) {
+func readEntity(r io.Reader, maxBytes int64) (e *message.Entity, h headerFields, release func(), err error) {
 	er := entityReaderPool.Get().(*entityReader)
 	er.limit = headerLimiter{r: r, left: maxBytes}
 	er.br.Reset(&er.limit)
@@ -185,21 +185,21 @@ func readEntity(r io.Reader, maxBytes int64) (e *message.Entity, release func(),
 		er.br.Reset(nil)
 		entityReaderPool.Put(er)
 	}
-	h, err := er.readHeader(topFields)
+	h, err = er.readHeader(topFields)
 	if err != nil {
-		return nil, release, err
+		return nil, nil, release, err
 	}
 	er.limit.left = math.MaxInt64
-	e, err = message.New(h, er.br)
-	return e, release, err
+	e, err = message.New(h.entityHeader(), er.br)
+	return e, h, release, err
 }
 
 // readHeader reads a header block the way go-message's textproto.ReadHeader
 // does — the same reads from the buffer, the same errors — and returns the
 // first value of each field named in fields (canonical names, matched
 // regardless of case). Other fields are read past without being copied.
-func (er *entityReader) readHeader(fields []string) (message.Header, error) {
-	var h message.Header
+func (er *entityReader) readHeader(fields []string) (headerFields, error) {
+	var h headerFields
 	r := er.br
 	// The first line cannot start with a leading space.
 	if buf, err := r.Peek(1); err == nil && isSpace(buf[0]) {
@@ -228,8 +228,10 @@ func (er *entityReader) readHeader(fields []string) (message.Header, error) {
 				return h, fmt.Errorf("message: malformed MIME header key: %v", string(key))
 			}
 		}
-		if name := matchField(key, fields); name != "" && !h.Has(name) {
-			h.Add(name, unfold(kv[colon+1:]))
+		if name := matchField(key, fields); name != "" {
+			if _, dup := h.value(name); !dup {
+				h = append(h, field{name: name, value: unfold(kv[colon+1:])})
+			}
 		}
 	}
 }
@@ -246,9 +248,10 @@ func matchField(key []byte, fields []string) string {
 	return ""
 }
 
-// asciiEqualFold reports whether b and s are equal ignoring ASCII case.
-func asciiEqualFold(b []byte, s string) bool {
-	for i := range b {
+// asciiEqualFold reports whether b and s, of the same length, are equal
+// ignoring ASCII case.
+func asciiEqualFold[T string | []byte](b T, s string) bool {
+	for i := 0; i < len(b); i++ {
 		x, y := b[i], s[i]
 		if 'A' <= x && x <= 'Z' {
 			x += 'a' - 'A'
@@ -328,4 +331,54 @@ func unfold(v []byte) string {
 		b.Write(line)
 	}
 	return b.String()
+}
+
+// headerFields holds the first value of each header field a reader kept,
+// unfolded, in the order read.
+type headerFields []field
+
+// value returns the value of the field named k and whether it is present.
+// Names compare as go-message's canonical keys do: regardless of ASCII
+// case, unless one holds a byte that is not a token byte.
+func (h headerFields) value(k string) (string, bool) {
+	for _, f := range h {
+		if sameFieldName(f.name, k) {
+			return f.value, true
+		}
+	}
+	return "", false
+}
+
+func sameFieldName(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	return asciiEqualFold(a, b) && isToken(a) && isToken(b)
+}
+
+// isToken reports whether s holds only RFC 7230 token bytes, the names
+// net/textproto.CanonicalMIMEHeaderKey changes the case of.
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isAlnum(c) && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// entityHeader returns the fields go-message reads to decode a body and
+// that the walk reads of an entity, as a message.Header.
+func (h headerFields) entityHeader() message.Header {
+	var mh message.Header
+	for _, k := range []string{"Content-Type", "Content-Transfer-Encoding", "Content-Disposition"} {
+		if v, ok := h.value(k); ok {
+			mh.Add(k, v)
+		}
+	}
+	return mh
 }

@@ -81,7 +81,7 @@ func parse(r io.Reader, opts Options, nesting int) (*Report, error) {
 		return nil, fmt.Errorf("reading message: %w", err)
 	}
 
-	top, release, err := readEntity(br, maxHeaderBytes)
+	top, topHeader, release, err := readEntity(br, maxHeaderBytes)
 	defer release()
 	if err != nil && !isDecodeProblem(err) {
 		if lr.exceeded {
@@ -90,7 +90,7 @@ func parse(r io.Reader, opts Options, nesting int) (*Report, error) {
 		return nil, fmt.Errorf("reading message header: %w", err)
 	}
 	c := collector{opts: opts, input: lr, nesting: nesting, keep: keepSet(opts.CorrelationHeaders)}
-	c.top = newHeaderView(top.Header)
+	c.top = newHeaderView(topHeader)
 	// A walk error means the MIME structure broke off (a missing boundary,
 	// broken base64): what was found up to there still counts.
 	_ = c.walk(top, 0)
@@ -265,7 +265,7 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 		hv := newHeaderView(h)
 		if len(c.statusBlocks) == 0 && c.feedback == "" && isBounceHeader(hv) && !strings.HasPrefix(mediaType, "text/") {
 			// A bounce forwarded as an attachment: read the bounce inside.
-			inner, err := message.New(h, br)
+			inner, err := message.New(h.entityHeader(), br)
 			if err != nil && !isDecodeProblem(err) {
 				return nil
 			}
