@@ -15,7 +15,7 @@ func (c *collector) report() *Report {
 		Subject: c.top.get("Subject"),
 		From:    c.top.get("From"),
 	}
-	text, inlineOriginal := splitOriginal(c.text.String())
+	text, inlineOriginal := splitOriginal(string(c.text))
 	human := text.s
 	c.fillOriginal(rep, inlineOriginal)
 
