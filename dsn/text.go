@@ -394,7 +394,11 @@ func asciiLower(s string) string {
 	if i == len(s) {
 		return s
 	}
-	b := []byte(s)
+	// Lower-case in a pooled buffer: the result string is the only copy.
+	bp := getBuf()
+	defer putBuf(bp)
+	b := append((*bp)[:0], s...)
+	*bp = b
 	for ; i < len(b); i++ {
 		if c := b[i]; c >= 'A' && c <= 'Z' {
 			b[i] = c + 'a' - 'A'
