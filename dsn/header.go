@@ -185,7 +185,7 @@ func readEntity(r io.Reader, maxBytes int64) (e *message.Entity, h headerFields,
 		er.br.Reset(nil)
 		entityReaderPool.Put(er)
 	}
-	h, err = er.readHeader(topFields)
+	h, err = readHeader(er.br, &er.scratch, topFields)
 	if err != nil {
 		return nil, nil, release, err
 	}
@@ -194,26 +194,27 @@ func readEntity(r io.Reader, maxBytes int64) (e *message.Entity, h headerFields,
 	return e, h, release, err
 }
 
-// readHeader reads a header block the way go-message's textproto.ReadHeader
-// does — the same reads from the buffer, the same errors — and returns the
-// first value of each field named in fields (canonical names, matched
-// regardless of case). Other fields are read past without being copied.
-func (er *entityReader) readHeader(fields []string) (headerFields, error) {
+// readHeader reads a header block from r the way go-message's
+// textproto.ReadHeader does — the same reads from the buffer, the same
+// errors — and returns the first value of each field named in fields
+// (canonical names, matched regardless of case). Other fields are read
+// past without being copied. Lines are collected in *scratch, which is
+// kept for the next call.
+func readHeader(r *bufio.Reader, scratch *[]byte, fields []string) (headerFields, error) {
 	var h headerFields
-	r := er.br
 	// The first line cannot start with a leading space.
 	if buf, err := r.Peek(1); err == nil && isSpace(buf[0]) {
-		line, err := readLine(r, er.scratch[:0])
-		er.scratch = line[:0]
+		line, err := readLine(r, (*scratch)[:0])
+		*scratch = line[:0]
 		if err != nil {
 			return h, err
 		}
 		return h, fmt.Errorf("message: malformed MIME header initial line: %v", string(line))
 	}
 	for {
-		kv, err := readContinuedLine(r, er.scratch[:0])
+		kv, err := readContinuedLine(r, (*scratch)[:0])
 		if kv != nil {
-			er.scratch = kv[:0]
+			*scratch = kv[:0]
 		}
 		if len(kv) == 0 {
 			return h, err

@@ -11,7 +11,6 @@ import (
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // registers the charsets real bounces use (ISO-2022-JP, KOI8-R, windows-125x …)
-	"github.com/emersion/go-message/textproto"
 )
 
 // DefaultMaxSize is the default bound on the size of one message: 25 MiB.
@@ -225,10 +224,11 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 			}()
 			body = io.TeeReader(e.Body, raw)
 		}
-		mr := textproto.NewMultipartReader(body, params["boundary"])
+		mr := newMultipartReader(body, params["boundary"])
+		defer mr.release()
 		found := 0
 		for {
-			p, err := mr.NextPart()
+			p, h, err := mr.next()
 			if err != nil {
 				if found == 0 && raw != nil {
 					c.addText(raw.buf)
@@ -242,7 +242,7 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 			if raw != nil {
 				raw.limit = 0 // the boundary works: no need for the raw text
 			}
-			part, err := message.New(message.Header{Header: p.Header}, p)
+			part, err := message.New(h.entityHeader(), p)
 			if err != nil && !isDecodeProblem(err) {
 				continue
 			}
