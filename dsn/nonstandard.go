@@ -202,7 +202,7 @@ func (c *collector) extractFromText(rep *Report, text bounceText) []Recipient {
 	}
 	recips := make([]Recipient, 0, len(addrs))
 	for _, a := range addrs {
-		diag := contextFor(text, a)
+		diag := c.contextFor(text, a)
 		switch {
 		case diag == "":
 			// The recipient came from a header or the return path: the
@@ -285,6 +285,26 @@ func appendUnique(list []string, a string) []string {
 		}
 	}
 	return append(list, a)
+}
+
+// contextFor is the package function contextFor, remembered per address:
+// a non-standard bounce asks for each recipient's words twice (to extract
+// the recipient, then to finish it), and the text is the same throughout
+// one report.
+func (c *collector) contextFor(text bounceText, addr string) string {
+	for _, m := range c.contexts {
+		if m.addr == addr {
+			return m.context
+		}
+	}
+	ctx := contextFor(text, addr)
+	c.contexts = append(c.contexts, addrContext{addr: addr, context: ctx})
+	return ctx
+}
+
+// addrContext is a remembered result of contextFor.
+type addrContext struct {
+	addr, context string
 }
 
 // contextFor returns the server's words about one recipient: the paragraph

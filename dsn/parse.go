@@ -190,6 +190,8 @@ type collector struct {
 	text          []byte   // human-readable text, before any returned original
 	textTruncated bool
 	original      *headerView // header of the returned original, if any
+
+	contexts []addrContext // contextFor's results, per address
 }
 
 // walk visits one entity and its descendants.

@@ -66,7 +66,21 @@ func isAlnum(b byte) bool {
 // "4.7.28", "5.7.509") in s and returns it with its byte offset, or "" and -1.
 // Codes inside longer dotted numbers (IP addresses, versions) do not count.
 func findStatus(s string) (string, int) {
-	for i := 0; i+4 < len(s); i++ {
+	// A code has its first dot right after its class digit: only the
+	// bytes before dots need a closer look.
+	for off := 0; ; {
+		dot := strings.IndexByte(s[off:], '.')
+		if dot < 0 {
+			return "", -1
+		}
+		i := off + dot - 1
+		off += dot + 1
+		if i < 0 {
+			continue
+		}
+		if i+4 >= len(s) {
+			return "", -1
+		}
 		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.') {
 			continue
 		}
@@ -74,7 +88,6 @@ func findStatus(s string) (string, int) {
 			return s[i : i+n], i
 		}
 	}
-	return "", -1
 }
 
 // statusAt returns the length of the enhanced status code starting at s[i],
