@@ -17,12 +17,16 @@ type field struct {
 // write: CRLF or LF line ends, folded lines, odd case, stray text lines
 // (skipped), and leading blank lines.
 func splitFieldGroups(body string) [][]field {
-	var groups [][]field
-	var cur []field
+	// All fields go in one slice, sized for a field a line (up to what
+	// real reports hold, so that a body of blank lines costs nothing); the
+	// groups are cut from it at the end, when it no longer moves.
+	fields := make([]field, 0, min(strings.Count(body, "\n")+1, 64))
+	var ends []int // where each group ends in fields
+	start := 0
 	flush := func() {
-		if len(cur) > 0 {
-			groups = append(groups, cur)
-			cur = nil
+		if len(fields) > start {
+			ends = append(ends, len(fields))
+			start = len(fields)
 		}
 	}
 	for line := range strings.Lines(body) {
@@ -32,8 +36,8 @@ func splitFieldGroups(body string) [][]field {
 			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			if len(cur) > 0 { // a continuation line (RFC 5322 folding)
-				last := &cur[len(cur)-1]
+			if len(fields) > start { // a continuation line (RFC 5322 folding)
+				last := &fields[len(fields)-1]
 				last.value += " " + strings.TrimSpace(line)
 			}
 			continue
@@ -42,10 +46,39 @@ func splitFieldGroups(body string) [][]field {
 		if !ok || name == "" || strings.ContainsAny(name, " \t") {
 			continue
 		}
-		cur = append(cur, field{name: strings.ToLower(name), value: strings.TrimSpace(value)})
+		fields = append(fields, field{name: lowerFieldName(name), value: strings.TrimSpace(value)})
 	}
 	flush()
+	groups := make([][]field, len(ends))
+	for i, end := range ends {
+		begin := 0
+		if i > 0 {
+			begin = ends[i-1]
+		}
+		groups[i] = fields[begin:end:end]
+	}
 	return groups
+}
+
+// statusFieldNames are the field names of delivery-status and feedback
+// reports, lower case: lowerFieldName returns these without a copy.
+var statusFieldNames = []string{
+	"final-recipient", "original-recipient", "action", "status", "remote-mta",
+	"diagnostic-code", "last-attempt-date", "will-retry-until", "reporting-mta",
+	"arrival-date", "original-envelope-id", "received-from-mta", "x-postfix-queue-id",
+	"x-postfix-sender", "feedback-type", "user-agent", "version", "original-rcpt-to",
+	"original-mail-from", "source-ip", "removal-recipient", "reported-domain",
+}
+
+// lowerFieldName is strings.ToLower for a field name, without allocating
+// for the names reports use.
+func lowerFieldName(name string) string {
+	for _, n := range statusFieldNames {
+		if len(n) == len(name) && asciiEqualFold(name, n) {
+			return n
+		}
+	}
+	return strings.ToLower(name)
 }
 
 // perMessage holds the RFC 3464 section 2.2 fields.

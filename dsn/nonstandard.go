@@ -52,23 +52,33 @@ type bounceText struct {
 // splitOriginal cuts the text of a bounce where the returned original
 // starts: at a separator line naming it, or at a block of header lines. It
 // returns the bounce's own words and the original (possibly "").
+//
+// Only the bounce's own words are lower-cased: the returned original is
+// often the larger part, and nothing reads it in lower case.
 func splitOriginal(text string) (human bounceText, original string) {
-	lower := asciiLower(text)
 	pos := 0
-	for pos < len(lower) {
-		end := strings.IndexByte(lower[pos:], '\n')
+	for pos < len(text) {
+		end := strings.IndexByte(text[pos:], '\n')
 		if end < 0 {
-			end = len(lower)
+			end = len(text)
 		} else {
 			end += pos
 		}
-		line := lower[pos:end]
-		if isSeparator(line) || startsHeaderBlock(lower, pos) {
-			return bounceText{s: text[:pos], lower: lower[:pos]}, text[pos:]
+		if isSeparatorFold(text[pos:end]) || startsHeaderBlock(text, pos) {
+			return bounceText{s: text[:pos], lower: asciiLower(text[:pos])}, text[pos:]
 		}
 		pos = end + 1
 	}
-	return bounceText{s: text, lower: lower}, ""
+	return bounceText{s: text, lower: asciiLower(text)}, ""
+}
+
+// isSeparatorFold is isSeparator for a line in any case. Most lines do not
+// name the message at all and are judged without lower-casing them.
+func isSeparatorFold(line string) bool {
+	if !containsLowerFold(line, "messag") {
+		return false
+	}
+	return isSeparator(asciiLower(line))
 }
 
 // isSeparator reports whether a lower-case line announces the returned
@@ -98,15 +108,15 @@ func isSeparator(line string) bool {
 // startsHeaderBlock reports whether the line at pos opens a header block of
 // the returned original: a header line not indented, followed by another
 // header line or a continuation, with a typical original field among the
-// first lines.
-func startsHeaderBlock(lower string, pos int) bool {
-	if pos >= len(lower) || !isHeaderLine(lineAt(lower, pos)) {
+// first lines. Field names are matched regardless of case.
+func startsHeaderBlock(text string, pos int) bool {
+	if pos >= len(text) || !isHeaderLine(lineAt(text, pos)) {
 		return false
 	}
 	typical := false
 	lines := 0
-	for p := pos; p < len(lower) && lines < 6; lines++ {
-		line := lineAt(lower, p)
+	for p := pos; p < len(text) && lines < 6; lines++ {
+		line := lineAt(text, p)
 		if strings.TrimSpace(line) == "" {
 			break
 		}
@@ -115,7 +125,7 @@ func startsHeaderBlock(lower string, pos int) bool {
 				return false
 			}
 			for _, n := range originalHeaderNames {
-				if strings.HasPrefix(line, n) {
+				if len(line) >= len(n) && asciiEqualFold(line[:len(n)], n) {
 					typical = true
 				}
 			}
@@ -192,7 +202,7 @@ func (c *collector) extractFromText(rep *Report, text bounceText) []Recipient {
 	}
 	recips := make([]Recipient, 0, len(addrs))
 	for _, a := range addrs {
-		diag := contextFor(text, a)
+		diag := c.contextFor(text, a)
 		switch {
 		case diag == "":
 			// The recipient came from a header or the return path: the
@@ -275,6 +285,26 @@ func appendUnique(list []string, a string) []string {
 		}
 	}
 	return append(list, a)
+}
+
+// contextFor is the package function contextFor, remembered per address:
+// a non-standard bounce asks for each recipient's words twice (to extract
+// the recipient, then to finish it), and the text is the same throughout
+// one report.
+func (c *collector) contextFor(text bounceText, addr string) string {
+	for _, m := range c.contexts {
+		if m.addr == addr {
+			return m.context
+		}
+	}
+	ctx := contextFor(text, addr)
+	c.contexts = append(c.contexts, addrContext{addr: addr, context: ctx})
+	return ctx
+}
+
+// addrContext is a remembered result of contextFor.
+type addrContext struct {
+	addr, context string
 }
 
 // contextFor returns the server's words about one recipient: the paragraph
@@ -489,6 +519,24 @@ func diagnosticLines(human string) string {
 		return strings.Join(out, " ")
 	}
 	return human[:min(len(human), 1500)]
+}
+
+// containsLowerFold reports whether s contains lower, a lower-case ASCII
+// string, ignoring the ASCII case of s. Unlike indexFoldASCII it copies
+// nothing.
+func containsLowerFold(s, lower string) bool {
+	if lower == "" {
+		return true
+	}
+	first := lower[0]
+	for i := 0; i+len(lower) <= len(s); i++ {
+		if c := s[i]; c == first || c+'a'-'A' == first && c >= 'A' && c <= 'Z' {
+			if asciiEqualFold(s[i:i+len(lower)], lower) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // indexFoldASCII finds substr in s ignoring ASCII case.

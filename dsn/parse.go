@@ -2,6 +2,7 @@ package dsn
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // registers the charsets real bounces use (ISO-2022-JP, KOI8-R, windows-125x …)
-	"github.com/emersion/go-message/textproto"
 )
 
 // DefaultMaxSize is the default bound on the size of one message: 25 MiB.
@@ -81,15 +81,22 @@ func parse(r io.Reader, opts Options, nesting int) (*Report, error) {
 		return nil, fmt.Errorf("reading message: %w", err)
 	}
 
-	top, err := message.ReadWithOptions(br, &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	top, topHeader, release, err := readEntity(br, maxHeaderBytes)
+	defer release()
 	if err != nil && !isDecodeProblem(err) {
 		if lr.exceeded {
 			return nil, fmt.Errorf("reading header: %w (%d bytes)", ErrTooLarge, opts.MaxSize)
 		}
 		return nil, fmt.Errorf("reading message header: %w", err)
 	}
-	c := collector{opts: opts, input: lr, nesting: nesting, keep: fieldSet(opts.CorrelationHeaders)}
-	c.top = newHeaderView(top.Header)
+	c := collector{opts: opts, input: lr, nesting: nesting, keep: keepSet(opts.CorrelationHeaders)}
+	textBuf := getBuf()
+	c.text = *textBuf
+	defer func() {
+		*textBuf = c.text
+		putBuf(textBuf)
+	}()
+	c.top = newHeaderView(topHeader)
 	// A walk error means the MIME structure broke off (a missing boundary,
 	// broken base64): what was found up to there still counts.
 	_ = c.walk(top, 0)
@@ -177,12 +184,14 @@ type collector struct {
 	top     headerView
 
 	parts         int
-	reportType    string          // report-type of the outermost multipart/report
-	statusBlocks  []string        // bodies of message/delivery-status parts
-	feedback      string          // body of the message/feedback-report part
-	text          strings.Builder // human-readable text, before any returned original
+	reportType    string   // report-type of the outermost multipart/report
+	statusBlocks  []string // bodies of message/delivery-status parts
+	feedback      string   // body of the message/feedback-report part
+	text          []byte   // human-readable text, before any returned original
 	textTruncated bool
 	original      *headerView // header of the returned original, if any
+
+	contexts []addrContext // contextFor's results, per address
 }
 
 // walk visits one entity and its descendants.
@@ -209,16 +218,22 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 		// appears (broken, or mistyped by the server) is read as text.
 		body, raw := e.Body, (*capBuffer)(nil)
 		if depth == 0 {
-			raw = &capBuffer{limit: maxTextBytes}
+			rawBuf := getBuf()
+			raw = &capBuffer{limit: maxTextBytes, buf: *rawBuf}
+			defer func() {
+				*rawBuf = raw.buf
+				putBuf(rawBuf)
+			}()
 			body = io.TeeReader(e.Body, raw)
 		}
-		mr := textproto.NewMultipartReader(body, params["boundary"])
+		mr := newMultipartReader(body, params["boundary"])
+		defer mr.release()
 		found := 0
 		for {
-			p, err := mr.NextPart()
+			p, h, err := mr.next()
 			if err != nil {
 				if found == 0 && raw != nil {
-					c.addText(raw.String())
+					c.addText(raw.buf)
 				}
 				if err == io.EOF {
 					return nil
@@ -229,7 +244,7 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 			if raw != nil {
 				raw.limit = 0 // the boundary works: no need for the raw text
 			}
-			part, err := message.New(message.Header{Header: p.Header}, p)
+			part, err := message.New(h.entityHeader(), p)
 			if err != nil && !isDecodeProblem(err) {
 				continue
 			}
@@ -264,7 +279,7 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 		hv := newHeaderView(h)
 		if len(c.statusBlocks) == 0 && c.feedback == "" && isBounceHeader(hv) && !strings.HasPrefix(mediaType, "text/") {
 			// A bounce forwarded as an attachment: read the bounce inside.
-			inner, err := message.New(h, br)
+			inner, err := message.New(h.entityHeader(), br)
 			if err != nil && !isDecodeProblem(err) {
 				return nil
 			}
@@ -273,15 +288,18 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 		c.original = &hv
 		return nil
 	case mediaType == "text/plain" || mediaType == "text/html" || mediaType == "text/enriched":
-		if isAttachment(e) && depth > 0 && c.text.Len() > 0 {
+		if isAttachment(e) && depth > 0 && len(c.text) > 0 {
 			return nil
 		}
-		body, err := readCapped(e.Body, maxTextBytes-c.text.Len())
+		bp := getBuf()
+		defer putBuf(bp)
+		body, err := readCappedInto((*bp)[:0], e.Body, maxTextBytes-len(c.text))
+		*bp = body
 		if mediaType == "text/html" {
-			if c.text.Len() > 0 {
+			if len(c.text) > 0 {
 				return c.inputErr(err) // the plain-text alternative was already taken
 			}
-			body = htmlToText(body)
+			body = []byte(htmlToText(string(body)))
 		}
 		c.addText(body)
 		return c.inputErr(err)
@@ -298,22 +316,33 @@ func (c *collector) inputErr(err error) error {
 	return nil
 }
 
-func (c *collector) addText(s string) {
-	if s == "" {
+// addText appends s to the text, after a line break, with CRLF line ends
+// made LF (one line-end convention for the text rules), up to
+// maxTextBytes.
+func (c *collector) addText(s []byte) {
+	if len(s) == 0 {
 		return
 	}
-	if strings.Contains(s, "\r") {
-		s = strings.ReplaceAll(s, "\r\n", "\n") // one line-end convention for the text rules
+	if len(c.text) > 0 {
+		c.text = append(c.text, '\n')
 	}
-	if c.text.Len() > 0 {
-		c.text.WriteString("\n")
+	for len(s) > 0 {
+		chunk := s
+		if i := bytes.Index(s, crlf); i >= 0 {
+			chunk, s = s[:i], s[i+1:] // drop the CR; the LF opens the next chunk
+		} else {
+			s = nil
+		}
+		if room := maxTextBytes - len(c.text); len(chunk) > room {
+			c.text = append(c.text, chunk[:max(room, 0)]...)
+			c.textTruncated = true
+			return
+		}
+		c.text = append(c.text, chunk...)
 	}
-	if room := maxTextBytes - c.text.Len(); len(s) > room {
-		s = s[:max(room, 0)]
-		c.textTruncated = true
-	}
-	c.text.WriteString(s)
 }
+
+var crlf = []byte("\r\n")
 
 // isAttachment reports whether a part declares itself an attachment.
 func isAttachment(e *message.Entity) bool {
@@ -325,24 +354,44 @@ func isAttachment(e *message.Entity) bool {
 // allocate one per part.
 var scratchPool = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
 
+// bufPool holds the growing buffers parts are collected in. They are
+// bounded by the caps on what is kept (maxStatusBytes at most).
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(bp *[]byte) {
+	*bp = (*bp)[:0]
+	bufPool.Put(bp)
+}
+
 // readCapped reads r to its end and returns at most limit bytes of it as a
 // string; the rest is discarded. Read errors are returned along with what
 // was read.
 func readCapped(r io.Reader, limit int) (string, error) {
+	bp := getBuf()
+	defer putBuf(bp)
+	kept, err := readCappedInto((*bp)[:0], r, limit)
+	*bp = kept
+	return string(kept), err
+}
+
+// readCappedInto is readCapped appending to dst.
+func readCappedInto(dst []byte, r io.Reader, limit int) ([]byte, error) {
 	bp := scratchPool.Get().(*[]byte)
 	defer scratchPool.Put(bp)
 	scratch := *bp
-	var kept []byte
+	end := len(dst) + limit
 	for {
 		n, err := r.Read(scratch)
-		if room := limit - len(kept); room > 0 && n > 0 {
-			kept = append(kept, scratch[:min(n, room)]...)
+		if room := end - len(dst); room > 0 && n > 0 {
+			dst = append(dst, scratch[:min(n, room)]...)
 		}
 		if err == io.EOF {
-			return string(kept), nil
+			return dst, nil
 		}
 		if err != nil {
-			return string(kept), err
+			return dst, err
 		}
 	}
 }
@@ -359,5 +408,3 @@ func (c *capBuffer) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
-
-func (c *capBuffer) String() string { return string(c.buf) }

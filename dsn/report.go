@@ -15,7 +15,7 @@ func (c *collector) report() *Report {
 		Subject: c.top.get("Subject"),
 		From:    c.top.get("From"),
 	}
-	text, inlineOriginal := splitOriginal(c.text.String())
+	text, inlineOriginal := splitOriginal(string(c.text))
 	human := text.s
 	c.fillOriginal(rep, inlineOriginal)
 
@@ -301,7 +301,7 @@ func (c *collector) finish(rep *Report, r *Recipient, text bounceText) {
 		case isValidAddress(r.OriginalRecipient):
 			r.Address = r.OriginalRecipient
 		default:
-			for _, a := range findAddresses(contextFor(text, r.Address)) {
+			for _, a := range findAddresses(c.contextFor(text, r.Address)) {
 				if isValidAddress(a.addr) {
 					r.Address = a.addr
 					break
@@ -316,7 +316,7 @@ func (c *collector) finish(rep *Report, r *Recipient, text bounceText) {
 		}
 	}
 	if rep.Kind == KindDSN || rep.Kind == KindNonStandard {
-		switch ctx := contextFor(text, r.Address); {
+		switch ctx := c.contextFor(text, r.Address); {
 		case ctx == "" || strings.Contains(r.Diagnostic, ctx):
 		case r.Diagnostic == "":
 			// No Diagnostic-Code: the text's words about the recipient
@@ -381,16 +381,51 @@ func preferDiagnosticStatus(field, diag string, code int) bool {
 	return code != 0 && field[0] == diag[0]
 }
 
-// hasReply reports whether s carries an SMTP reply code or enhanced status.
+// hasReply reports whether s carries an SMTP reply code or enhanced status:
+// whether findReply finds either. Any status at all makes findReply return
+// one, so that is looked for first, without weighing which one wins.
 func hasReply(s string) bool {
-	code, status := findReply(s)
-	return code != 0 || status != ""
+	if _, at := findStatus(s); at >= 0 {
+		return true
+	}
+	return quotedReplyCode(s) != 0 || leadingReplyCode(s) != 0
 }
 
 // collapseSpace joins the lines of a diagnostic and squeezes runs of white
 // space, so that it reads as one line.
 func collapseSpace(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	if isCollapsed(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for f := range strings.FieldsSeq(s) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(f)
+	}
+	return b.String()
+}
+
+// isCollapsed reports whether s is ASCII and already one line of words
+// parted by single spaces, which collapseSpace returns as it is.
+func isCollapsed(s string) bool {
+	space := true // no leading space
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf, c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			return false
+		case c == ' ':
+			if space {
+				return false
+			}
+			space = true
+		default:
+			space = false
+		}
+	}
+	return !space || s == ""
 }
 
 // stageOf returns Postfix's note of the command a reply answered, "(in

@@ -1,6 +1,10 @@
 package dsn
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"mime"
 	"strings"
 
 	"github.com/emersion/go-message"
@@ -8,22 +12,49 @@ import (
 
 // headerView reads a message header with RFC 2047 encoded words decoded.
 type headerView struct {
-	h message.Header
+	h headerFields
 }
 
-func newHeaderView(h message.Header) headerView { return headerView{h: h} }
+func newHeaderView(h headerFields) headerView { return headerView{h: h} }
 
 // get returns the decoded value of the first field named k, or "".
 func (v headerView) get(k string) string {
-	s, err := v.h.Text(k)
+	raw, _ := v.h.value(k)
+	s, err := wordDecoder.DecodeHeader(raw)
 	if err != nil || s == "" {
-		return strings.TrimSpace(v.h.Get(k))
+		return strings.TrimSpace(raw)
 	}
 	return strings.TrimSpace(s)
 }
 
 // has reports whether a field named k is present.
-func (v headerView) has(k string) bool { return v.h.Has(k) }
+func (v headerView) has(k string) bool {
+	_, ok := v.h.value(k)
+	return ok
+}
+
+// wordDecoder decodes RFC 2047 encoded words with the charsets go-message
+// knows, as its Header.Text does.
+var wordDecoder = mime.WordDecoder{CharsetReader: decodedCharset}
+
+// decodedCharset converts input from charset to UTF-8 in full. The mime
+// package copies what a charset reader gives with io.Copy, which takes a
+// 32 KiB buffer for every encoded word unless the reader writes itself out
+// as a bytes.Reader does.
+func decodedCharset(charset string, input io.Reader) (io.Reader, error) {
+	if message.CharsetReader == nil {
+		return nil, fmt.Errorf("message: unhandled charset %q", charset)
+	}
+	r, err := message.CharsetReader(charset, input)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.NewReader(b), nil
+}
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
@@ -35,7 +66,21 @@ func isAlnum(b byte) bool {
 // "4.7.28", "5.7.509") in s and returns it with its byte offset, or "" and -1.
 // Codes inside longer dotted numbers (IP addresses, versions) do not count.
 func findStatus(s string) (string, int) {
-	for i := 0; i+4 < len(s); i++ {
+	// A code has its first dot right after its class digit: only the
+	// bytes before dots need a closer look.
+	for off := 0; ; {
+		dot := strings.IndexByte(s[off:], '.')
+		if dot < 0 {
+			return "", -1
+		}
+		i := off + dot - 1
+		off += dot + 1
+		if i < 0 {
+			continue
+		}
+		if i+4 >= len(s) {
+			return "", -1
+		}
 		if i > 0 && (isAlnum(s[i-1]) || s[i-1] == '.') {
 			continue
 		}
@@ -43,7 +88,6 @@ func findStatus(s string) (string, int) {
 			return s[i : i+n], i
 		}
 	}
-	return "", -1
 }
 
 // statusAt returns the length of the enhanced status code starting at s[i],
@@ -363,7 +407,11 @@ func asciiLower(s string) string {
 	if i == len(s) {
 		return s
 	}
-	b := []byte(s)
+	// Lower-case in a pooled buffer: the result string is the only copy.
+	bp := getBuf()
+	defer putBuf(bp)
+	b := append((*bp)[:0], s...)
+	*bp = b
 	for ; i < len(b); i++ {
 		if c := b[i]; c >= 'A' && c <= 'Z' {
 			b[i] = c + 'a' - 'A'
