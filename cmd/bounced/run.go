@@ -46,6 +46,12 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 		watchers[i] = imapwatch.New(m, rec, watcherOptions(cfg, logger, false))
 	}
 	sched := imapwatch.NewScheduler(watchers, logger)
+	stopWebhooks, err := startWebhooks(ctx, cfg, rec, logger)
+	if err != nil {
+		logger.Error("cannot start the webhooks", "err", err)
+		return 1
+	}
+	defer stopWebhooks()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -62,6 +68,7 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 
 	err = sched.Run(ctx)
 	logger.Info("shutting down")
+	stopWebhooks()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
