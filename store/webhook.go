@@ -117,8 +117,9 @@ type CursorStart string
 
 // Where a new cursor starts.
 const (
-	// CursorStartNow: after every change committed so far; the webhook
-	// receives what changes from now on.
+	// CursorStartNow: at the oldest transaction still running; the
+	// webhook receives what changes from now on, and the changes
+	// committed since that transaction began.
 	CursorStartNow CursorStart = "now"
 	// CursorStartBeginning: before every change; the webhook first
 	// receives every suppression on record (those expired since are

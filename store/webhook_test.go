@@ -30,6 +30,18 @@ func changesNow(t *testing.T, s *Store, p ChangePosition) []SuppressionChange {
 	}
 }
 
+// waitFor polls cond until it holds, within a generous deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // describe renders changes as "kind address" lines, in order.
 func describe(cs []SuppressionChange) string {
 	var b strings.Builder
@@ -150,6 +162,12 @@ func TestWebhookCursor(t *testing.T) {
 	if err := s.AdvanceWebhookCursor(ctx, "none", ChangePosition{XID: 1, ID: 1}, 1); !errors.Is(err, ErrNoCursor) {
 		t.Errorf("advancing a missing cursor = %v, want ErrNoCursor", err)
 	}
+	// "now" is the oldest transaction still running on the server: wait
+	// until that is after the write (other tests share the server).
+	old := changesNow(t, s, ChangePosition{})
+	waitFor(t, "the horizon to pass the first write", func() bool {
+		return queryInt(t, s, `SELECT (pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8)::int`, old[0].Position.XID) == 1
+	})
 	begin, err := s.WebhookCursor(ctx, "all", CursorStartBeginning)
 	if err != nil || begin != (ChangePosition{}) {
 		t.Fatalf("cursor from the beginning = %+v, %v", begin, err)

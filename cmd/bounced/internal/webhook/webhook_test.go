@@ -261,6 +261,14 @@ func TestStartNowSkipsTheBacklog(t *testing.T) {
 	st, _ := newStore(t)
 	r := newReceiver(t)
 	bounce(t, st, 1, "old@example.org")
+	// "now" is the oldest transaction still running on the server: wait
+	// until that is after the write (other tests share the server).
+	waitFor(t, "the horizon to pass the first write", func() bool {
+		var passed bool
+		err := st.Pool().QueryRow(context.Background(), `SELECT pg_snapshot_xmin(pg_current_snapshot()) >
+			(SELECT max(changed_xid) FROM suppressions)`).Scan(&passed)
+		return err == nil && passed
+	})
 	h := hook("crm", r.srv.URL)
 	h.Start = config.WebhookStartNow
 	start(t, New(h, st, fast))
