@@ -1,5 +1,5 @@
 // Package config reads and validates the bounced configuration file: the
-// daemon's own settings and one section per watched mailbox.
+// daemon's own settings, one section per watched mailbox and one per webhook.
 //
 // The format is a small INI dialect (see parseINI) so that the example file
 // can carry comments and no dependency is needed. Secrets never appear in the
@@ -86,6 +86,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Mailboxes lists the watched mailboxes in file order.
 	Mailboxes []Mailbox
+	// Webhooks lists the [webhook NAME] sections in file order.
+	Webhooks []Webhook
 
 	// The soft-bounce policy (DESIGN.md, verdict soft): an address is
 	// suppressed after SoftThreshold soft bounces within SoftWindow, for
@@ -190,8 +192,12 @@ func Parse(data []byte) (*Config, Problems) {
 			seen[s.name] = s.line
 			d.prefix = fmt.Sprintf("mailbox %q: ", s.name)
 			cfg.Mailboxes = append(cfg.Mailboxes, decodeMailbox(&d, s))
+		case "webhook":
+			if w, ok := decodeWebhookSection(&d, s, cfg.Webhooks); ok {
+				cfg.Webhooks = append(cfg.Webhooks, w)
+			}
 		default:
-			problems = append(problems, fmt.Errorf("line %d: unknown section kind %q (want [mailbox NAME])", s.line, s.kind))
+			problems = append(problems, fmt.Errorf("line %d: unknown section kind %q (want [mailbox NAME] or [webhook NAME])", s.line, s.kind))
 		}
 	}
 	if len(cfg.Mailboxes) == 0 && len(problems) == 0 {
@@ -429,6 +435,11 @@ func (cfg *Config) CheckEnvironment(needDatabase bool) Problems {
 			if _, err := LoadCAFile(m.CAFile); err != nil {
 				problems = append(problems, fmt.Errorf("%s%w", prefix, err))
 			}
+		}
+	}
+	for _, w := range cfg.Webhooks {
+		if err := w.checkSecret(); err != nil {
+			problems = append(problems, err)
 		}
 	}
 	return problems

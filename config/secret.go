@@ -38,25 +38,32 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 type SecretSource struct {
 	Env  string
 	File string
+	// Kind names the secret in messages, and its settings KIND_env and
+	// KIND_file; "password" when empty.
+	Kind string
 }
 
 // Read returns the secret. A file's trailing newline is dropped.
 func (s SecretSource) Read() (Secret, error) {
+	kind := s.Kind
+	if kind == "" {
+		kind = "password"
+	}
 	switch {
 	case s.Env != "":
 		v, ok := os.LookupEnv(s.Env)
 		if !ok {
-			return Secret{}, fmt.Errorf("reading password: environment variable %s is not set", s.Env)
+			return Secret{}, fmt.Errorf("reading %s: environment variable %s is not set", kind, s.Env)
 		}
 		return NewSecret(v), nil
 	case s.File != "":
 		b, err := os.ReadFile(s.File)
 		if err != nil {
-			return Secret{}, fmt.Errorf("reading password file: %w", err)
+			return Secret{}, fmt.Errorf("reading %s file: %w", kind, err)
 		}
 		return NewSecret(strings.TrimRight(string(b), "\r\n")), nil
 	}
-	return Secret{}, errors.New("reading password: no password_env or password_file configured")
+	return Secret{}, fmt.Errorf("reading %s: no %s_env or %s_file configured", kind, kind, kind)
 }
 
 // TokenSource says where an OAuth 2 access token comes from: a file kept fresh

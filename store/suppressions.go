@@ -189,8 +189,9 @@ func (s *Store) AddSuppression(ctx context.Context, address, reason, actor, note
 // LiftSuppression lifts the suppression of address by hand and records who
 // did it and why in the audit. The soft bounces counted so far are
 // forgotten, and bounces seen before the lift never suppress the address
-// again, even when they are processed later. It returns ErrNotSuppressed
-// when the address is not suppressed.
+// again, even when they are processed later. The lift is announced on
+// UnsuppressionChannel. It returns ErrNotSuppressed when the address is not
+// suppressed.
 func (s *Store) LiftSuppression(ctx context.Context, address, actor, why string) (Suppression, error) {
 	addr, _, ok := NormalizeAddress(address)
 	if !ok {
@@ -219,6 +220,9 @@ func (s *Store) LiftSuppression(ctx context.Context, address, actor, why string)
 			if errors.Is(err, pgx.ErrNoRows) {
 				return ErrNotSuppressed
 			}
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, UnsuppressionChannel, sp.Address); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO suppression_audit (address, action, actor, note, reason, at)

@@ -61,5 +61,9 @@ func runCheckConfig(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stdout, "  %s: %s@%s %s (tls %s, auth %s), schedule %q, idle %v, disposition %s\n",
 			m.Name, m.Username, m.Address, m.Folder, m.TLS, m.Auth, m.Schedule, m.Idle, m.Disposition)
 	}
+	for _, w := range cfg.Webhooks {
+		fmt.Fprintf(e.stdout, "  webhook %s: %s, batch_size %d, timeout %s, poll_interval %s, start %s\n",
+			w.Name, w.Redacted(), w.BatchSize, w.Timeout, w.PollInterval, w.Start)
+	}
 	return 0
 }

@@ -49,6 +49,12 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 		watchers[i] = imapwatch.New(m, rec, watcherOptions(cfg, logger, false))
 	}
 	sched := imapwatch.NewScheduler(watchers, logger)
+	stopWebhooks, err := startWebhooks(ctx, cfg, rec, logger)
+	if err != nil {
+		logger.Error("cannot start the webhooks", "err", err)
+		return 1
+	}
+	defer stopWebhooks()
 
 	mux := healthHandler(sched)
 	api, err := newAPI(cfg, rec, sched, logger)
@@ -75,6 +81,7 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 
 	err = sched.Run(ctx)
 	logger.Info("shutting down")
+	stopWebhooks()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
