@@ -103,12 +103,32 @@ func TestCheckEnvironmentAPIToken(t *testing.T) {
 	if len(problems) > 0 {
 		t.Fatal(problems)
 	}
-	got := cfg.CheckEnvironment(true)
+	got := cfg.CheckEnvironment(Uses{Database: true, Daemon: true})
 	if len(got) != 1 || !strings.Contains(got.Error(), "BOUNCED_TEST_API_SURELY_UNSET is not set") {
 		t.Errorf("CheckEnvironment = %v, want the unset token variable", got)
 	}
 	t.Setenv("BOUNCED_TEST_API_SURELY_UNSET", "0123456789abcdef0123")
-	if got := cfg.CheckEnvironment(true); len(got) != 0 {
+	if got := cfg.CheckEnvironment(Uses{Database: true, Daemon: true}); len(got) != 0 {
 		t.Errorf("CheckEnvironment with the token set = %v", got)
+	}
+}
+
+func TestCheckEnvironmentOnlyWhatIsUsed(t *testing.T) {
+	t.Setenv("DATABASE_URL", "")
+	t.Setenv("BOUNCED_TEST_PW", "pw")
+	cfg, problems := Parse([]byte("api_token_env = BOUNCED_TEST_API_SURELY_UNSET\n" + testMailbox +
+		"\n[webhook crm]\nurl = https://crm.example.com/hook\nsecret_env = BOUNCED_TEST_HOOK_SURELY_UNSET\n"))
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	// bounced once -fetch-only: neither the database nor the daemon's secrets.
+	if got := cfg.CheckEnvironment(Uses{}); len(got) != 0 {
+		t.Errorf("CheckEnvironment(Uses{}) = %v, want nothing", got)
+	}
+	got := cfg.CheckEnvironment(Uses{Database: true, Daemon: true})
+	for _, want := range []string{"DATABASE_URL", "BOUNCED_TEST_API_SURELY_UNSET", "BOUNCED_TEST_HOOK_SURELY_UNSET"} {
+		if !strings.Contains(got.Error(), want) {
+			t.Errorf("CheckEnvironment for the daemon = %v, want a problem naming %s", got, want)
+		}
 	}
 }

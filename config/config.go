@@ -402,15 +402,24 @@ func (m *Mailbox) validate(d *decoder, line int) {
 	}
 }
 
+// Uses says which parts of the configuration a command is about to use, so
+// that CheckEnvironment asks only for what that command needs: a one-off
+// `bounced once` from a cron job need not see the API token.
+type Uses struct {
+	Database bool // DATABASE_URL
+	Daemon   bool // the HTTP API's tokens and the webhooks' secrets (bounced run)
+}
+
 // CheckEnvironment checks what Load cannot see in the file alone: that every
-// secret can be read, that CA files hold certificates and that DATABASE_URL
-// is set when needDatabase. It returns every problem found.
-func (cfg *Config) CheckEnvironment(needDatabase bool) Problems {
+// mailbox secret can be read, that CA files hold certificates, and, as uses
+// says, that DATABASE_URL is set and that the API's tokens and the webhooks'
+// secrets can be read. It returns every problem found.
+func (cfg *Config) CheckEnvironment(uses Uses) Problems {
 	var problems Problems
-	if needDatabase && os.Getenv("DATABASE_URL") == "" {
+	if uses.Database && os.Getenv("DATABASE_URL") == "" {
 		problems = append(problems, errors.New("DATABASE_URL is not set in the environment"))
 	}
-	if cfg.APIToken.Configured() {
+	if uses.Daemon && cfg.APIToken.Configured() {
 		if _, err := cfg.APIToken.Read(); err != nil {
 			problems = append(problems, err)
 		}
@@ -438,6 +447,9 @@ func (cfg *Config) CheckEnvironment(needDatabase bool) Problems {
 		}
 	}
 	for _, w := range cfg.Webhooks {
+		if !uses.Daemon {
+			break
+		}
 		if err := w.checkSecret(); err != nil {
 			problems = append(problems, err)
 		}

@@ -157,7 +157,7 @@ password_file = %s
 		t.Fatal(problems)
 	}
 	t.Setenv("DATABASE_URL", "")
-	text := cfg.CheckEnvironment(true).Error()
+	text := cfg.CheckEnvironment(Uses{Database: true, Daemon: true}).Error()
 	for _, w := range []string{"DATABASE_URL is not set", "BOUNCED_TEST_SURELY_UNSET is not set", "no PEM certificate", "reading password file"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("missing %q in:\n%s", w, text)

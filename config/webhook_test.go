@@ -138,7 +138,7 @@ secret_file = ` + good + `
 	}
 	t.Setenv("P", "pw")
 	t.Setenv("DATABASE_URL", "postgres://db")
-	got := cfg.CheckEnvironment(true)
+	got := cfg.CheckEnvironment(Uses{Database: true, Daemon: true})
 	text := got.Error()
 	for _, w := range []string{
 		`webhook "unset": reading secret: environment variable BOUNCED_TEST_SURELY_UNSET is not set`,

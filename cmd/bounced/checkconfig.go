@@ -26,7 +26,7 @@ func configFlag(fs *flag.FlagSet) *string {
 
 // loadConfig reads the configuration and checks what it refers to. It prints
 // every problem to w and returns nil when there was any.
-func loadConfig(w io.Writer, path string, needDatabase bool) *config.Config {
+func loadConfig(w io.Writer, path string, uses config.Uses) *config.Config {
 	cfg, err := config.Load(path)
 	var problems config.Problems
 	if err != nil && !errors.As(err, &problems) {
@@ -34,7 +34,7 @@ func loadConfig(w io.Writer, path string, needDatabase bool) *config.Config {
 		return nil
 	}
 	if cfg != nil {
-		problems = append(problems, cfg.CheckEnvironment(needDatabase)...)
+		problems = append(problems, cfg.CheckEnvironment(uses)...)
 	}
 	if len(problems) > 0 {
 		fmt.Fprintf(w, "%s: %d problem(s):\n", path, len(problems))
@@ -52,7 +52,7 @@ func runCheckConfig(ctx context.Context, e env, args []string) int {
 	if _, code, stop := parseFlags(fs, args, 0); stop {
 		return code
 	}
-	cfg := loadConfig(e.stderr, *path, true)
+	cfg := loadConfig(e.stderr, *path, config.Uses{Database: true, Daemon: true})
 	if cfg == nil {
 		return 1
 	}

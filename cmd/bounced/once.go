@@ -28,7 +28,7 @@ func runOnce(ctx context.Context, e env, args []string) int {
 	if _, code, stop := parseFlags(fs, args, 0); stop {
 		return code
 	}
-	cfg := loadConfig(e.stderr, *path, !*fetchOnly)
+	cfg := loadConfig(e.stderr, *path, config.Uses{Database: !*fetchOnly})
 	if cfg == nil {
 		return 2
 	}

@@ -24,7 +24,7 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 	if _, code, stop := parseFlags(fs, args, 0); stop {
 		return code
 	}
-	cfg := loadConfig(e.stderr, *path, true)
+	cfg := loadConfig(e.stderr, *path, config.Uses{Database: true, Daemon: true})
 	if cfg == nil {
 		return 2
 	}
