@@ -264,14 +264,27 @@ func TestClaimWebhook(t *testing.T) {
 	}
 	claim.Release()
 	claim.Release() // harmless
-	c2, ok, err := other.ClaimWebhook(ctx, "crm")
-	if err != nil || !ok {
-		t.Fatalf("claim after loss = %v, %v", ok, err)
+	claimEventually(t, other, "crm", "after loss").Release()
+	claimEventually(t, s, "crm", "after release").Release()
+}
+
+// claimEventually claims the webhook name, trying again for a while: a lock
+// held by a session that just ended is free only once the server has ended
+// that session's backend, a moment after the client saw it go.
+func claimEventually(t *testing.T, s *Store, name, when string) *WebhookClaim {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, ok, err := s.ClaimWebhook(context.Background(), name)
+		if err != nil {
+			t.Fatalf("claim %s: %v", when, err)
+		}
+		if ok {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("claim %s: still held by someone after 10 s", when)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	c2.Release()
-	c3, ok, err := s.ClaimWebhook(ctx, "crm")
-	if err != nil || !ok {
-		t.Fatalf("claim after release = %v, %v", ok, err)
-	}
-	c3.Release()
 }
