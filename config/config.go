@@ -95,7 +95,16 @@ type Config struct {
 	SoftThreshold int
 	SoftWindow    time.Duration
 	SoftExpiry    time.Duration
+
+	// EventRetention is how long bounced run keeps bounce events before
+	// pruning them (at least MinEventRetention); 0 keeps them forever.
+	EventRetention time.Duration
 }
+
+// MinEventRetention is the shortest event_retention accepted: younger events
+// may still count towards a soft-bounce suppression or a 7-day report. It
+// equals store.MinRetention.
+const MinEventRetention = 30 * 24 * time.Hour
 
 // Mailbox is one watched mailbox: where it is, how to log in, when to look
 // and what to do with the messages.
@@ -207,6 +216,12 @@ func Parse(data []byte) (*Config, Problems) {
 }
 
 func (cfg *Config) decodeTop(d *decoder, s *section) {
+	var retention *entry
+	defer func() {
+		if retention != nil && cfg.EventRetention > 0 && cfg.SoftWindow >= cfg.EventRetention {
+			d.fail(*retention, "must be longer than soft_window (%s): the events in the window still count", cfg.SoftWindow)
+		}
+	}()
 	for _, e := range s.entries {
 		switch e.key {
 		case "listen":
@@ -228,6 +243,14 @@ func (cfg *Config) decodeTop(d *decoder, s *section) {
 			cfg.SoftWindow = d.duration(e, 0)
 		case "soft_expiry":
 			cfg.SoftExpiry = d.duration(e, 0)
+		case "event_retention":
+			retention = &e
+			cfg.EventRetention = d.duration(e, 0)
+			if cfg.EventRetention > 0 && cfg.EventRetention < MinEventRetention {
+				d.fail(e, "at least %dd: younger events still count towards soft bounces and reports",
+					int(MinEventRetention/(24*time.Hour)))
+				cfg.EventRetention = 0
+			}
 		case "api_token_env":
 			cfg.APIToken.Env = e.value
 			if cfg.APIToken.File != "" {
@@ -525,7 +548,7 @@ func (d *decoder) int(e entry, min, max int) int {
 // duration returns e's duration, or def (after recording the problem) when
 // it is not a positive one.
 func (d *decoder) duration(e entry, def time.Duration) time.Duration {
-	v, err := parseDuration(e.value)
+	v, err := ParseDuration(e.value)
 	if err != nil || v <= 0 {
 		d.fail(e, "%q is not a positive duration such as 30s, 5m or 14d", e.value)
 		return def
@@ -533,8 +556,9 @@ func (d *decoder) duration(e entry, def time.Duration) time.Duration {
 	return v
 }
 
-// parseDuration is time.ParseDuration that also takes whole days ("14d").
-func parseDuration(s string) (time.Duration, error) {
+// ParseDuration is time.ParseDuration that also takes whole days ("14d"),
+// the unit of the retention and soft-bounce settings.
+func ParseDuration(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(strings.TrimSpace(s), "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil {

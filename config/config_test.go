@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bounced/bounced/store"
 )
 
 func TestExampleFileIsValid(t *testing.T) {
@@ -233,5 +235,35 @@ func TestSoftBouncePolicy(t *testing.T) {
 	_, problems = Parse([]byte("soft_threshold = 0\nsoft_window = -2d\nsoft_expiry = soon\n" + base))
 	if len(problems) != 3 {
 		t.Errorf("want 3 problems for a bad policy, got %d: %v", len(problems), problems)
+	}
+}
+
+func TestEventRetention(t *testing.T) {
+	for _, tc := range []struct {
+		top     string
+		want    time.Duration
+		problem string
+	}{
+		{"", 0, ""},
+		{"event_retention = 400d\n", 400 * 24 * time.Hour, ""},
+		{"event_retention = 7d\n", 0, "at least 30d"},
+		{"soft_window = 60d\nevent_retention = 45d\n", 45 * 24 * time.Hour, "longer than soft_window"},
+		{"event_retention = forever\n", 0, "not a positive duration"},
+	} {
+		cfg, problems := Parse([]byte(tc.top + testMailbox))
+		switch {
+		case tc.problem == "" && len(problems) > 0:
+			t.Errorf("%q: unexpected problems %v", tc.top, problems)
+		case tc.problem != "" && !strings.Contains(problems.Error(), tc.problem):
+			t.Errorf("%q: problems %v, want one saying %q", tc.top, problems, tc.problem)
+		case tc.problem == "" && cfg.EventRetention != tc.want:
+			t.Errorf("%q: EventRetention = %s, want %s", tc.top, cfg.EventRetention, tc.want)
+		}
+	}
+}
+
+func TestMinEventRetentionIsTheStores(t *testing.T) {
+	if MinEventRetention != store.MinRetention {
+		t.Errorf("config.MinEventRetention %s differs from store.MinRetention %s", MinEventRetention, store.MinRetention)
 	}
 }

@@ -44,6 +44,7 @@ var commands = []command{
 	{"migrate", "apply the database migrations", runMigrate},
 	{"suppressions", "list, export, add or remove suppressions (list|export|add|remove)", runSuppressions},
 	{"report", "summarise recent bounces, by reason and domain, and sender-side incidents", runReport},
+	{"prune", "delete bounce events older than a retention period (-older-than 400d)", runPrune},
 	{"demo", "run the main job once on an embedded sample mailbox (in-process IMAP server)", runDemo},
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/bounced/bounced/cmd/bounced/internal/httpapi"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
+	"github.com/bounced/bounced/store"
 )
 
 func runDaemon(ctx context.Context, e env, args []string) int {
@@ -55,6 +56,8 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 		return 1
 	}
 	defer stopWebhooks()
+	st, _ := rec.(*store.Store) // only the PostgreSQL store has events to prune
+	defer startPruning(ctx, cfg, st, logger)()
 
 	mux := healthHandler(sched)
 	api, err := newAPI(cfg, rec, sched, logger)
