@@ -608,18 +608,30 @@ func (c *collector) isAutoReply(rep *Report, human string) bool {
 	if c.top.has("X-Failed-Recipients") {
 		return false
 	}
+	subj := strings.ToLower(rep.Subject)
 	as := strings.ToLower(c.top.get("Auto-Submitted"))
 	if strings.HasPrefix(as, "auto-replied") {
-		return true
+		// Exchange marks its plain-text NDRs auto-replied too: a bounce
+		// subject over a server's reply is a report, not a vacation notice.
+		return !(containsAny(subj, bounceSubjects) && !containsAny(subj, autoReplySubjects) && hasReply(human))
 	}
 	if c.top.has("X-Autoreply") || c.top.has("X-Autorespond") || c.top.has("X-Vacation") ||
 		strings.EqualFold(c.top.get("Precedence"), "auto_reply") || c.top.has("X-Autoresponder") {
 		return true
 	}
-	subj := strings.ToLower(rep.Subject)
 	for _, s := range autoReplySubjects {
 		if strings.Contains(subj, s) {
 			return !hasReply(human)
+		}
+	}
+	return false
+}
+
+// containsAny reports whether s contains any of subs.
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
 		}
 	}
 	return false
