@@ -225,6 +225,11 @@ var classifyCases = []classifyCase{
 	{"gmail unusual rate 5.7.28", failed("5.7.28", 550, "550-5.7.28 [192.0.2.1] Our system has detected an unusual rate of unsolicited mail originating from your IP address."), ReasonRateLimited},
 	{"orange archived", failed("5.2.0", 554, "554 5.2.0 Boite du destinataire archivee. Archived recipient."), ReasonMailboxDisabled},
 
+	// Breadth: servers the golden messages did not cover yet.
+	{"gmail disabled account without code", nonStandard("Technical details of permanent failure: The email account that you tried to reach is disabled."), ReasonMailboxDisabled},
+	{"gmail inactive account", failed("5.2.1", 550, "550-5.2.1 The email account that you tried to reach is inactive and can't receive messages."), ReasonMailboxDisabled},
+	{"comcast block for spam", failed("5.0.0", 554, "554 resimta.example.net 192.0.2.1 Comcast block for spam. Please see http://postmaster.example.net/smtp-error-codes.php#BL000000"), ReasonBlocklisted},
+
 	// Where the words stand and what wraps them.
 	{"unknown user at end of DATA is a filter", failed("5.0.0", 550, "550 Unknown user x@example.jp (in reply to end of DATA command)"), ReasonPolicyRejected},
 	{"disabled account at end of DATA stays", failed("5.0.0", 554, "554 delivery error: This account has been disabled or discontinued (in reply to end of DATA command)"), ReasonMailboxDisabled},

@@ -159,6 +159,9 @@ var phraseTables = []phraseTable{
 			"inactive address", "inactive account", "inactive mailbox", "inactive user",
 			"inactive recipient", "account is inactive", "mailbox is inactive", "user is inactive",
 			"user inactive", "address is inactive",
+			// Gmail and Google Workspace: "The email account that you tried
+			// to reach is disabled" (or "inactive").
+			"tried to reach is disabled", "tried to reach is inactive",
 			"account suspended", "account has been suspended", "account is suspended",
 			"mailbox suspended", "user suspended", "recipient suspended", "is currently suspended",
 			"account has been temporarily suspended", "account is locked", "account locked", "temporary locked",
@@ -292,6 +295,9 @@ var phraseTables = []phraseTable{
 			"ip address is blocked", "ip address has been blocked", "from this ip",
 			"refused to talk to me", "not accepting mail from your ip",
 			"on our block list", "is on a block list", "blocked by",
+			// A block is a listing: "Comcast block for spam", "IP block for
+			// spam" name the sender's network, not the message.
+			"block for spam",
 			"due to user complaints", "user complaints", "abusive",
 			"sperrliste", "schwarze liste", "ip-adresse ist gesperrt", "ip-adresse wurde gesperrt",
 			"ip gesperrt", "liste noire", "lista negra",
