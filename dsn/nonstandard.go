@@ -357,7 +357,7 @@ func contextAt(human string, i int, addr string) string {
 		para, next, _ := strings.Cut(rest, "\n\n")
 		if n > 0 {
 			reply := hasReply(para)
-			if have && !reply || namesOtherAddress(para, addr) {
+			if have && !reply || namesOtherAddress(para, addr) || listsPossibleCauses(para) {
 				break
 			}
 			b.WriteString("\n")
@@ -374,6 +374,29 @@ func contextAt(human string, i int, addr string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// possibleCausesMarkers open the help text some servers append to every
+// bounce, whatever its cause: a list of what might have gone wrong
+// (SmarterMail: "Possible reasons include: the address was misspelled, the
+// account has been closed, the mailbox is full"). It names every cause, so
+// it says nothing about this one. Lower case.
+var possibleCausesMarkers = []string{
+	"possible reason", "possible cause", "common reasons", "this may be due to one of",
+	"mögliche ursache", "mögliche gründe", "raisons possibles", "causes possibles",
+	"posibles causas", "possíveis causas", "possibili cause",
+}
+
+// listsPossibleCauses reports whether a paragraph opens such a list.
+func listsPossibleCauses(para string) bool {
+	line, _, _ := strings.Cut(para, "\n")
+	line = strings.ToLower(line)
+	for _, m := range possibleCausesMarkers {
+		if strings.Contains(line, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // listedRecipientLines returns a recipient's words in a paragraph that
