@@ -72,13 +72,40 @@ func splitOriginal(text string) (human bounceText, original string) {
 	return bounceText{s: text, lower: asciiLower(text)}, ""
 }
 
+// foreignOriginalMarkers are originalMarkers in the other languages that
+// servers write their separators in, lower case. They count only on a line
+// set off as a separator ("--- Mensagem original ---", "Původní zpráva:"):
+// prose that mentions the original message is no separator.
+var foreignOriginalMarkers = []string{
+	"ursprüngliche nachricht", "originalnachricht", "message d'origine", "message original",
+	"mensaje original", "mensagem original", "messaggio originale", "oorspronkelijk bericht",
+	"исходное сообщение", "исходного сообщения", "původní zpráva", "oryginalna wiadomość",
+	"原始邮件", "原始郵件", "元のメッセージ", "원본 메일", "원본 메시지",
+}
+
 // isSeparatorFold is isSeparator for a line in any case. Most lines do not
 // name the message at all and are judged without lower-casing them.
 func isSeparatorFold(line string) bool {
-	if !containsLowerFold(line, "messag") {
+	if containsLowerFold(line, "messag") && isSeparator(asciiLower(line)) {
+		return true
+	}
+	return isForeignSeparator(line)
+}
+
+// isForeignSeparator reports whether a line is a separator that names the
+// original in another language (foreignOriginalMarkers).
+func isForeignSeparator(line string) bool {
+	t := strings.TrimSpace(line)
+	if t == "" || len(t) > 120 || !strings.Contains(t, "--") && !strings.Contains(t, "==") && !strings.HasSuffix(t, ":") {
 		return false
 	}
-	return isSeparator(asciiLower(line))
+	t = strings.ToLower(t)
+	for _, m := range foreignOriginalMarkers {
+		if strings.Contains(t, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // isSeparator reports whether a lower-case line announces the returned
@@ -248,6 +275,15 @@ func isExcluded(a addrAt, lower string, exclude map[string]bool) bool {
 	local := la[:strings.LastIndexByte(la, '@')]
 	if daemonLocals[local] || isListCommandLocal(local) {
 		return true
+	}
+	// The original's summary lines ("From: Shop <shop@example.com>") name
+	// its sender, never a failed recipient, whatever display name stands
+	// between the field name and the address.
+	line := strings.TrimLeft(lower[strings.LastIndexByte(lower[:a.at], '\n')+1:a.at], " \t>|*")
+	for _, f := range []string{"from:", "sender:", "reply-to:"} {
+		if strings.HasPrefix(line, f) {
+			return true
+		}
 	}
 	before := lower[max(0, a.at-24):a.at]
 	for _, s := range []string{"message-id", "message id", "msgid", "mail from:", "from:<", "from: <", "envelope-from", "sender:", "return-path", "contact", "send mail to", "write to"} {
