@@ -278,8 +278,12 @@ func isExcluded(a addrAt, lower string, exclude map[string]bool) bool {
 	}
 	// The original's summary lines ("From: Shop <shop@example.com>") name
 	// its sender, never a failed recipient, whatever display name stands
-	// between the field name and the address.
+	// between the field name and the address; so do the "from" and
+	// "sender" keys of an ESP's JSON event pasted into a mail.
 	line := strings.TrimLeft(lower[strings.LastIndexByte(lower[:a.at], '\n')+1:a.at], " \t>|*")
+	if strings.HasPrefix(line, `"`) {
+		line = strings.ReplaceAll(line, `"`, "")
+	}
 	for _, f := range []string{"from:", "sender:", "reply-to:"} {
 		if strings.HasPrefix(line, f) {
 			return true
