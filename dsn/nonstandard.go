@@ -2,6 +2,7 @@ package dsn
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // This file reads bounces that carry no RFC 3464 report: the failed
@@ -99,9 +100,21 @@ func isForeignSeparator(line string) bool {
 	if t == "" || len(t) > 120 || !strings.Contains(t, "--") && !strings.Contains(t, "==") && !strings.HasSuffix(t, ":") {
 		return false
 	}
-	t = strings.ToLower(t)
+	for i := 0; i < len(t); i++ {
+		if t[i] >= utf8.RuneSelf {
+			// Capitals outside ASCII ("Исходное сообщение") need a full
+			// fold, which copies the line.
+			return containsAny(strings.ToLower(t), foreignOriginalMarkers)
+		}
+	}
+	// The markers written in ASCII all name the "origin…" or the
+	// "bericht": most lines (MIME boundaries, "… failed:") are out after
+	// these two scans.
+	if !containsLowerFold(t, "rigin") && !containsLowerFold(t, "bericht") {
+		return false
+	}
 	for _, m := range foreignOriginalMarkers {
-		if strings.Contains(t, m) {
+		if containsLowerFold(t, m) {
 			return true
 		}
 	}
@@ -671,17 +684,18 @@ func (c *collector) isAutoReply(rep *Report, human string) bool {
 	if c.top.has("X-Failed-Recipients") {
 		return false
 	}
-	subj := strings.ToLower(rep.Subject)
 	as := strings.ToLower(c.top.get("Auto-Submitted"))
 	if strings.HasPrefix(as, "auto-replied") {
 		// Exchange marks its plain-text NDRs auto-replied too: a bounce
 		// subject over a server's reply is a report, not a vacation notice.
+		subj := strings.ToLower(rep.Subject)
 		return !(containsAny(subj, bounceSubjects) && !containsAny(subj, autoReplySubjects) && hasReply(human))
 	}
 	if c.top.has("X-Autoreply") || c.top.has("X-Autorespond") || c.top.has("X-Vacation") ||
 		strings.EqualFold(c.top.get("Precedence"), "auto_reply") || c.top.has("X-Autoresponder") {
 		return true
 	}
+	subj := strings.ToLower(rep.Subject)
 	for _, s := range autoReplySubjects {
 		if strings.Contains(subj, s) {
 			return !hasReply(human)
