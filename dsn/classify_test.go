@@ -225,6 +225,23 @@ var classifyCases = []classifyCase{
 	{"gmail unusual rate 5.7.28", failed("5.7.28", 550, "550-5.7.28 [192.0.2.1] Our system has detected an unusual rate of unsolicited mail originating from your IP address."), ReasonRateLimited},
 	{"orange archived", failed("5.2.0", 554, "554 5.2.0 Boite du destinataire archivee. Archived recipient."), ReasonMailboxDisabled},
 
+	// Breadth: servers the golden messages did not cover yet.
+	{"gmail disabled account without code", nonStandard("Technical details of permanent failure: The email account that you tried to reach is disabled."), ReasonMailboxDisabled},
+	{"gmail inactive account", failed("5.2.1", 550, "550-5.2.1 The email account that you tried to reach is inactive and can't receive messages."), ReasonMailboxDisabled},
+	{"korean address does not exist", nonStandard("실패 사유: 받는 사람의 메일 주소가 존재하지 않습니다."), ReasonUserUnknown},
+	{"korean domain does not exist", nonStandard("실패 사유: 존재하지 않는 도메인입니다."), ReasonHostUnknown},
+	{"korean capacity exceeded", nonStandard("받는 사람의 메일함 용량이 초과되었습니다."), ReasonMailboxFull},
+	{"korean dormant account", nonStandard("받는 사람의 계정이 휴면 상태입니다."), ReasonMailboxDisabled},
+	{"czech user does not exist", nonStandard("Uživatel neexistuje."), ReasonUserUnknown},
+	{"czech domain does not exist", nonStandard("Doména neexistuje."), ReasonHostUnknown},
+	{"czech mailbox full", nonStandard("Schránka příjemce je plná."), ReasonMailboxFull},
+	{"polish mailbox full", nonStandard("550 Skrzynka odbiorcy jest pełna"), ReasonMailboxFull},
+	{"polish user does not exist", failed("5.1.1", 550, "550 5.1.1 Użytkownik nie istnieje"), ReasonUserUnknown},
+	{"czech sender domain is the sender's", nonStandard("550 Doména odesílatele neexistuje"), ReasonBadSenderAddress},
+	{"spanish full without buzón", nonStandard("El buzón del destinatario está lleno."), ReasonMailboxFull},
+	{"chinese frozen mailbox", nonStandard("退信原因: 收件人邮箱已被冻结"), ReasonMailboxDisabled},
+	{"comcast block for spam", failed("5.0.0", 554, "554 resimta.example.net 192.0.2.1 Comcast block for spam. Please see http://postmaster.example.net/smtp-error-codes.php#BL000000"), ReasonBlocklisted},
+
 	// Where the words stand and what wraps them.
 	{"unknown user at end of DATA is a filter", failed("5.0.0", 550, "550 Unknown user x@example.jp (in reply to end of DATA command)"), ReasonPolicyRejected},
 	{"disabled account at end of DATA stays", failed("5.0.0", 554, "554 delivery error: This account has been disabled or discontinued (in reply to end of DATA command)"), ReasonMailboxDisabled},
@@ -600,6 +617,9 @@ func TestTrapWordsDoNotSuppress(t *testing.T) {
 		failed("4.1.1", 450, "450 4.1.1 <x@example.org>: Recipient address rejected: unverified address: Address verification in progress"),
 		failed("4.0.0", 0, "DNS Error: DNS type 'mx' lookup of example.com responded with code SERVFAIL"),
 		failed("4.4.4", 0, "Name service error for name=example.com type=MX: Host not found, try again"),
+		nonStandard("550 Doména odesílatele neexistuje"),                       // Czech: the sender's domain does not exist
+		nonStandard("550 Domena nadawcy nie istnieje"),                         // Polish: the same
+		failed("4.2.2", 452, "452 4.2.2 La coda è piena, riprovare più tardi"), // Italian: the queue is full
 	} {
 		if c := Classify(ev); c.Verdict == VerdictSuppress {
 			t.Errorf("Classify(%q, %s) = %s: suppresses", ev.Diagnostic, ev.Status, c.Reason)

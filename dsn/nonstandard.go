@@ -2,6 +2,7 @@ package dsn
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // This file reads bounces that carry no RFC 3464 report: the failed
@@ -72,13 +73,52 @@ func splitOriginal(text string) (human bounceText, original string) {
 	return bounceText{s: text, lower: asciiLower(text)}, ""
 }
 
+// foreignOriginalMarkers are originalMarkers in the other languages that
+// servers write their separators in, lower case. They count only on a line
+// set off as a separator ("--- Mensagem original ---", "Původní zpráva:"):
+// prose that mentions the original message is no separator.
+var foreignOriginalMarkers = []string{
+	"ursprüngliche nachricht", "originalnachricht", "message d'origine", "message original",
+	"mensaje original", "mensagem original", "messaggio originale", "oorspronkelijk bericht",
+	"исходное сообщение", "исходного сообщения", "původní zpráva", "oryginalna wiadomość",
+	"原始邮件", "原始郵件", "元のメッセージ", "원본 메일", "원본 메시지",
+}
+
 // isSeparatorFold is isSeparator for a line in any case. Most lines do not
 // name the message at all and are judged without lower-casing them.
 func isSeparatorFold(line string) bool {
-	if !containsLowerFold(line, "messag") {
+	if containsLowerFold(line, "messag") && isSeparator(asciiLower(line)) {
+		return true
+	}
+	return isForeignSeparator(line)
+}
+
+// isForeignSeparator reports whether a line is a separator that names the
+// original in another language (foreignOriginalMarkers).
+func isForeignSeparator(line string) bool {
+	t := strings.TrimSpace(line)
+	if t == "" || len(t) > 120 || !strings.Contains(t, "--") && !strings.Contains(t, "==") && !strings.HasSuffix(t, ":") {
 		return false
 	}
-	return isSeparator(asciiLower(line))
+	for i := 0; i < len(t); i++ {
+		if t[i] >= utf8.RuneSelf {
+			// Capitals outside ASCII ("Исходное сообщение") need a full
+			// fold, which copies the line.
+			return containsAny(strings.ToLower(t), foreignOriginalMarkers)
+		}
+	}
+	// The markers written in ASCII all name the "origin…" or the
+	// "bericht": most lines (MIME boundaries, "… failed:") are out after
+	// these two scans.
+	if !containsLowerFold(t, "rigin") && !containsLowerFold(t, "bericht") {
+		return false
+	}
+	for _, m := range foreignOriginalMarkers {
+		if containsLowerFold(t, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // isSeparator reports whether a lower-case line announces the returned
@@ -249,6 +289,19 @@ func isExcluded(a addrAt, lower string, exclude map[string]bool) bool {
 	if daemonLocals[local] || isListCommandLocal(local) {
 		return true
 	}
+	// The original's summary lines ("From: Shop <shop@example.com>") name
+	// its sender, never a failed recipient, whatever display name stands
+	// between the field name and the address; so do the "from" and
+	// "sender" keys of an ESP's JSON event pasted into a mail.
+	line := strings.TrimLeft(lower[strings.LastIndexByte(lower[:a.at], '\n')+1:a.at], " \t>|*")
+	if strings.HasPrefix(line, `"`) {
+		line = strings.ReplaceAll(line, `"`, "")
+	}
+	for _, f := range []string{"from:", "sender:", "reply-to:"} {
+		if strings.HasPrefix(line, f) {
+			return true
+		}
+	}
 	before := lower[max(0, a.at-24):a.at]
 	for _, s := range []string{"message-id", "message id", "msgid", "mail from:", "from:<", "from: <", "envelope-from", "sender:", "return-path", "contact", "send mail to", "write to"} {
 		if strings.Contains(before, s) {
@@ -357,7 +410,7 @@ func contextAt(human string, i int, addr string) string {
 		para, next, _ := strings.Cut(rest, "\n\n")
 		if n > 0 {
 			reply := hasReply(para)
-			if have && !reply || namesOtherAddress(para, addr) {
+			if have && !reply || namesOtherAddress(para, addr) || listsPossibleCauses(para) {
 				break
 			}
 			b.WriteString("\n")
@@ -374,6 +427,29 @@ func contextAt(human string, i int, addr string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// possibleCausesMarkers open the help text some servers append to every
+// bounce, whatever its cause: a list of what might have gone wrong
+// (SmarterMail: "Possible reasons include: the address was misspelled, the
+// account has been closed, the mailbox is full"). It names every cause, so
+// it says nothing about this one. Lower case.
+var possibleCausesMarkers = []string{
+	"possible reason", "possible cause", "common reasons", "this may be due to one of",
+	"mögliche ursache", "mögliche gründe", "raisons possibles", "causes possibles",
+	"posibles causas", "possíveis causas", "possibili cause",
+}
+
+// listsPossibleCauses reports whether a paragraph opens such a list.
+func listsPossibleCauses(para string) bool {
+	line, _, _ := strings.Cut(para, "\n")
+	line = strings.ToLower(line)
+	for _, m := range possibleCausesMarkers {
+		if strings.Contains(line, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // listedRecipientLines returns a recipient's words in a paragraph that
@@ -610,7 +686,10 @@ func (c *collector) isAutoReply(rep *Report, human string) bool {
 	}
 	as := strings.ToLower(c.top.get("Auto-Submitted"))
 	if strings.HasPrefix(as, "auto-replied") {
-		return true
+		// Exchange marks its plain-text NDRs auto-replied too: a bounce
+		// subject over a server's reply is a report, not a vacation notice.
+		subj := strings.ToLower(rep.Subject)
+		return !(containsAny(subj, bounceSubjects) && !containsAny(subj, autoReplySubjects) && hasReply(human))
 	}
 	if c.top.has("X-Autoreply") || c.top.has("X-Autorespond") || c.top.has("X-Vacation") ||
 		strings.EqualFold(c.top.get("Precedence"), "auto_reply") || c.top.has("X-Autoresponder") {
@@ -620,6 +699,16 @@ func (c *collector) isAutoReply(rep *Report, human string) bool {
 	for _, s := range autoReplySubjects {
 		if strings.Contains(subj, s) {
 			return !hasReply(human)
+		}
+	}
+	return false
+}
+
+// containsAny reports whether s contains any of subs.
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
 		}
 	}
 	return false

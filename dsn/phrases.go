@@ -13,7 +13,7 @@ package dsn
 //
 // Entries are short and general, the words servers across vendors and
 // languages use (English, German, French, Spanish, Portuguese, Italian, Dutch,
-// Japanese, Russian, Chinese), never whole vendor sentences tuned to one
+// Japanese, Russian, Chinese, Korean, Czech, Polish), never whole vendor sentences tuned to one
 // sample. Apostrophes are matched in their ASCII form: normalize folds the
 // typographic ones.
 //
@@ -135,6 +135,11 @@ var phraseTables = []phraseTable{
 			"адресат не найден", "получатель не найден",
 			// Chinese
 			"用户不存在", "收件人不存在", "地址不存在",
+			// Korean ("does not exist", "unknown user"); Naver, Daum
+			"존재하지 않", "알 수 없는 사용자",
+			// Czech, Polish
+			"neexistuje", "neznámý uživatel", "neznámý příjemce", "nie istnieje",
+			"nieznany użytkownik", "nieznany adresat",
 		},
 		Words: []string{"nosuchuser", "userunknown", "badrcptto"},
 		Weak: []string{
@@ -159,6 +164,9 @@ var phraseTables = []phraseTable{
 			"inactive address", "inactive account", "inactive mailbox", "inactive user",
 			"inactive recipient", "account is inactive", "mailbox is inactive", "user is inactive",
 			"user inactive", "address is inactive",
+			// Gmail and Google Workspace: "The email account that you tried
+			// to reach is disabled" (or "inactive").
+			"tried to reach is disabled", "tried to reach is inactive",
 			"account suspended", "account has been suspended", "account is suspended",
 			"mailbox suspended", "user suspended", "recipient suspended", "is currently suspended",
 			"account has been temporarily suspended", "account is locked", "account locked", "temporary locked",
@@ -180,7 +188,11 @@ var phraseTables = []phraseTable{
 			// Japanese, Russian, Chinese
 			"利用停止", "アカウントが無効", "ящик заблокирован", "аккаунт заблокирован",
 			"учетная запись заблокирована", "ящик отключен", "аккаунт отключен",
-			"ящик неактивен", "аккаунт неактивен", "已停用", "已冻结",
+			"ящик неактивен", "аккаунт неактивен", "已停用", "已冻结", "被冻结",
+			// Korean (dormant, deactivated, suspended account), Czech, Polish
+			"휴면", "비활성", "계정이 정지", "정지된 계정",
+			"účet je zablokován", "schránka je zablokována", "deaktivován",
+			"konto zablokowane", "konto jest zablokowane", "konto nieaktywne",
 		},
 	},
 	{
@@ -212,6 +224,9 @@ var phraseTables = []phraseTable{
 			"dominio no existe", "domínio inexistente", "dominio inesistente",
 			// Japanese, Russian
 			"ドメインが存在", "ホストが見つかりません", "домен не найден", "домен не существует",
+			// Korean, Czech, Polish: "the domain does not exist" (over the
+			// user table's "does not exist")
+			"도메인이 존재하지", "존재하지 않는 도메인", "doména neexistuje", "domena nie istnieje",
 		},
 	},
 	{
@@ -244,12 +259,16 @@ var phraseTables = []phraseTable{
 			"kontingent überschritten", "quota überschritten",
 			"boîte pleine", "boite pleine", "boîte aux lettres pleine",
 			"boite du destinataire pleine", "quota dépassé", "quota depasse",
-			"buzón lleno", "buzon lleno", "buzón está lleno", "buzon esta lleno", "cuota excedida",
-			"caixa cheia", "caixa postal cheia", "caixa de correio cheia", "está cheia", "cota excedida", "casella piena", "quota superata",
+			"buzón lleno", "buzon lleno", "buzón está lleno", "buzon esta lleno", "está lleno", "esta lleno", "cuota excedida",
+			"caixa cheia", "caixa postal cheia", "caixa de correio cheia", "está cheia", "cota excedida", "casella piena", "è piena", "quota superata",
 			"mailbox vol",
 			// Japanese, Russian, Chinese
 			"容量超過", "容量を超", "容量がいっぱい", "メールボックスがいっぱい",
 			"переполнен", "квота", "邮箱已满", "空间不足",
+			// Korean ("capacity exceeded", "mailbox is full"), Czech, Polish
+			"용량 초과", "용량이 초과", "용량을 초과", "메일함이 가득",
+			"je plná", "plná schránka", "překročena kvóta", "jest pełna",
+			"skrzynka pełna", "przepełniona",
 		},
 	},
 	{
@@ -292,6 +311,9 @@ var phraseTables = []phraseTable{
 			"ip address is blocked", "ip address has been blocked", "from this ip",
 			"refused to talk to me", "not accepting mail from your ip",
 			"on our block list", "is on a block list", "blocked by",
+			// A block is a listing: "Comcast block for spam", "IP block for
+			// spam" name the sender's network, not the message.
+			"block for spam",
 			"due to user complaints", "user complaints", "abusive",
 			"sperrliste", "schwarze liste", "ip-adresse ist gesperrt", "ip-adresse wurde gesperrt",
 			"ip gesperrt", "liste noire", "lista negra",
@@ -414,7 +436,7 @@ var phraseTables = []phraseTable{
 			"no tiene permiso", "no tienes permiso", "não autorizado", "sem permissão",
 			"non autorizzato", "権限がない", "権限がありません", "没有权限", "沒有權限",
 			"absender", "expéditeur", "émetteur invalide", "emetteur invalide", "remitente",
-			"remetente", "mittente",
+			"remetente", "mittente", "odesílatel", "nadawc",
 			"送信者", "отправител",
 		},
 	},
