@@ -31,6 +31,9 @@ func loadConfig(w io.Writer, path string, uses config.Uses) *config.Config {
 	var problems config.Problems
 	if err != nil && !errors.As(err, &problems) {
 		fmt.Fprintf(w, "bounced: %v\n", err)
+		if errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintln(w, "Name the configuration file with -config or BOUNCED_CONFIG; bounced.example.conf documents every setting.")
+		}
 		return nil
 	}
 	if cfg != nil {

@@ -53,3 +53,10 @@ func TestComposeConfigurationChecks(t *testing.T) {
 		t.Fatalf("check-config of the compose configuration: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+func TestMissingConfigurationSaysHowToNameOne(t *testing.T) {
+	code, _, errOut := runCLI(t, "check-config", "-config", filepath.Join(t.TempDir(), "absent.conf"))
+	if code == 0 || !strings.Contains(errOut, "-config or BOUNCED_CONFIG") {
+		t.Errorf("exit %d, stderr %q; want a failure that says how to name the file", code, errOut)
+	}
+}
