@@ -185,7 +185,7 @@ func readEntity(r io.Reader, maxBytes int64) (e *message.Entity, h headerFields,
 		er.br.Reset(nil)
 		entityReaderPool.Put(er)
 	}
-	h, err = readHeader(er.br, &er.scratch, topFields)
+	h, err = readHeader(er.br, &er.scratch, topFields, maxBytes)
 	if err != nil {
 		return nil, nil, release, err
 	}
@@ -200,11 +200,12 @@ func readEntity(r io.Reader, maxBytes int64) (e *message.Entity, h headerFields,
 // (canonical names, matched regardless of case). Other fields are read
 // past without being copied. Lines are collected in *scratch, which is
 // kept for the next call.
-func readHeader(r *bufio.Reader, scratch *[]byte, fields []string) (headerFields, error) {
+func readHeader(r *bufio.Reader, scratch *[]byte, fields []string, maxBytes int64) (headerFields, error) {
 	var h headerFields
+	left := maxBytes
 	// The first line cannot start with a leading space.
 	if buf, err := r.Peek(1); err == nil && isSpace(buf[0]) {
-		line, err := readLine(r, (*scratch)[:0])
+		line, err := readLine(r, (*scratch)[:0], left)
 		*scratch = line[:0]
 		if err != nil {
 			return h, err
@@ -212,9 +213,12 @@ func readHeader(r *bufio.Reader, scratch *[]byte, fields []string) (headerFields
 		return h, fmt.Errorf("message: malformed MIME header initial line: %v", string(line))
 	}
 	for {
-		kv, err := readContinuedLine(r, (*scratch)[:0])
+		kv, err := readContinuedLine(r, (*scratch)[:0], left)
 		if kv != nil {
 			*scratch = kv[:0]
+		}
+		if left -= int64(len(kv)); left < 0 {
+			return h, errHeaderTooBig
 		}
 		if len(kv) == 0 {
 			return h, err
@@ -269,14 +273,18 @@ func asciiEqualFold[T string | []byte](b T, s string) bool {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 
-// readLine appends one line of r to line, without its line end, however
-// long it is.
-func readLine(r *bufio.Reader, line []byte) ([]byte, error) {
+// readLine appends one line of r to line, without its line end. A line
+// that grows past maxBytes ends the read with errHeaderTooBig: a header line
+// is held whole, so its length must be bounded whatever the input.
+func readLine(r *bufio.Reader, line []byte, maxBytes int64) ([]byte, error) {
 	for {
 		l, more, err := r.ReadLine()
 		line = append(line, l...)
 		if err != nil || !more {
 			return line, err
+		}
+		if int64(len(line)) > maxBytes {
+			return line, errHeaderTooBig
 		}
 	}
 }
@@ -285,8 +293,8 @@ func readLine(r *bufio.Reader, line []byte) ([]byte, error) {
 // each line ended by CRLF, into buf. It returns nil and no error at the
 // end of the input, nil and the error on a read error, and an empty slice
 // for the blank line that ends the header.
-func readContinuedLine(r *bufio.Reader, buf []byte) ([]byte, error) {
-	line, err := readLine(r, buf)
+func readContinuedLine(r *bufio.Reader, buf []byte, maxBytes int64) ([]byte, error) {
+	line, err := readLine(r, buf, maxBytes)
 	if err == io.EOF && len(line) == 0 {
 		return nil, nil // a header without a body
 	} else if err != nil {
@@ -297,7 +305,9 @@ func readContinuedLine(r *bufio.Reader, buf []byte) ([]byte, error) {
 	}
 	line = append(line, '\r', '\n')
 	for hasContinuationLine(r) {
-		if line, err = readLine(r, line); err != nil {
+		if line, err = readLine(r, line, maxBytes); err == errHeaderTooBig {
+			return nil, err
+		} else if err != nil {
 			break // bufio keeps the error for the next read
 		}
 		line = append(line, '\r', '\n')

@@ -109,7 +109,7 @@ func (m *multipartReader) next() (*mimePart, headerFields, error) {
 			return nil, nil, fmt.Errorf("multipart: NextPart: %w", err)
 		case m.isDelimiter(line):
 			m.partsRead++
-			h, err := readHeader(m.br, &m.scratch, partFields)
+			h, err := readHeader(m.br, &m.scratch, partFields, maxHeaderBytes)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -399,3 +399,26 @@ func TestParseCleansText(t *testing.T) {
 		t.Errorf("diagnostic %q", rep.Recipients[0].Diagnostic)
 	}
 }
+
+// A part's header is bounded like the message's own: a hostile bounce
+// cannot make the parser hold a header line of many megabytes.
+func TestPartHeaderIsBounded(t *testing.T) {
+	for name, header := range map[string]string{
+		"one long line":   "X-Filler: " + strings.Repeat("a", 8<<20) + "\r\n",
+		"many short ones": strings.Repeat("X-Filler: "+strings.Repeat("a", 70)+"\r\n", (8<<20)/82),
+	} {
+		t.Run(name, func(t *testing.T) {
+			msg := "From: MAILER-DAEMON@mx.example.com\r\nTo: a@example.org\r\nSubject: Undelivered Mail Returned to Sender\r\n" +
+				"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n" +
+				"--b\r\n" + header + "Content-Type: text/plain\r\n\r\nhello\r\n--b--\r\n"
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, _ = Parse(strings.NewReader(msg), Options{})
+			runtime.ReadMemStats(&after)
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+				t.Errorf("parsing a message with an 8 MiB part header allocated %d MiB", grew>>20)
+			}
+		})
+	}
+}
