@@ -15,7 +15,9 @@ import (
 // line ends and of a preamble, the same 4 KiB buffer and so the same
 // failures on lines that do not fit it — because what counts as a part
 // decides what a bounce says. It differs in cost: its buffer is pooled,
-// and of each part's header it keeps only partFields.
+// and of each part's header it keeps only partFields. And it bounds a
+// part's header to maxHeaderBytes, which go-message does not: a longer one
+// ends the parts with errHeaderTooBig rather than being held in memory.
 // TestMultipartMatchesGoMessage and FuzzMultipart hold it to that.
 type multipartReader struct {
 	src     stickyReader
