@@ -83,9 +83,9 @@ func startPruning(ctx context.Context, cfg *config.Config, st *store.Store, logg
 			start := time.Now()
 			p, err := st.Prune(ctx, cfg.EventRetention, false)
 			if err != nil && ctx.Err() == nil {
-				logger.Error("pruning old bounce events failed", "retention", cfg.EventRetention, "err", err)
+				logger.Error("pruning old bounce events failed", "retention_days", int(cfg.EventRetention/(24*time.Hour)), "err", err)
 			} else if err == nil {
-				logger.Info("pruned old bounce events", "retention", cfg.EventRetention, "events", p.Events,
+				logger.Info("pruned old bounce events", "retention_days", int(cfg.EventRetention/(24*time.Hour)), "events", p.Events,
 					"soft_bounce_records", p.SoftBounces, "took", time.Since(start).Round(time.Millisecond))
 			}
 			select {
