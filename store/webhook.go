@@ -312,3 +312,43 @@ func (c *WebhookClaim) Release() {
 		_ = c.conn.Close(ctx)
 	})
 }
+
+// maxPendingCount bounds the count of undelivered changes WebhookProgress
+// reports: a webhook that far behind is alarming enough, and counting
+// further would make a metrics scrape slow.
+const maxPendingCount = 100000
+
+// WebhookProgress is how far one webhook's receiver has got.
+type WebhookProgress struct {
+	Name          string
+	Delivered     int64     // events acknowledged since the cursor was made
+	LastDelivered time.Time // when the cursor last moved (or was made)
+	// Pending counts the changes after the cursor, settled or not, up to
+	// maxPendingCount: the receiver's backlog.
+	Pending int64
+}
+
+// WebhookProgress returns the progress of every webhook that has a cursor,
+// by name.
+func (s *Store) WebhookProgress(ctx context.Context) ([]WebhookProgress, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT c.name, c.delivered, c.updated_at,
+			(SELECT count(*) FROM (
+				SELECT 1 FROM suppressions
+				WHERE (changed_xid, id) > (c.last_xid, c.last_id)
+				LIMIT $1) AS p)
+		FROM webhook_cursors AS c
+		ORDER BY c.name`, maxPendingCount)
+	if err != nil {
+		return nil, fmt.Errorf("reading webhook progress: %w", err)
+	}
+	progress, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (WebhookProgress, error) {
+		var p WebhookProgress
+		err := row.Scan(&p.Name, &p.Delivered, &p.LastDelivered, &p.Pending)
+		return p, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading webhook progress: %w", err)
+	}
+	return progress, nil
+}

@@ -205,6 +205,21 @@ func TestWebhookCursor(t *testing.T) {
 	if n := queryInt(t, s, `SELECT delivered FROM webhook_cursors WHERE name = 'new'`); n != 1 {
 		t.Errorf("delivered = %d, want 1", n)
 	}
+
+	// Progress: "all" has both suppressions to deliver, "new" none left.
+	progress, err := s.WebhookProgress(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(progress) != 2 || progress[0].Name != "all" || progress[1].Name != "new" {
+		t.Fatalf("WebhookProgress = %+v, want all and new", progress)
+	}
+	if all := progress[0]; all.Pending != 2 || all.Delivered != 0 {
+		t.Errorf("all: %+v, want 2 pending and none delivered", all)
+	}
+	if n := progress[1]; n.Pending != 0 || n.Delivered != 1 || n.LastDelivered.IsZero() {
+		t.Errorf("new: %+v, want nothing pending, 1 delivered and a time", n)
+	}
 }
 
 func TestClaimWebhook(t *testing.T) {

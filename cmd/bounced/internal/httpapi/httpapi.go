@@ -58,6 +58,7 @@ type Store interface {
 	AddSuppression(ctx context.Context, address, reason, actor, note string) (store.Suppression, error)
 	LiftSuppression(ctx context.Context, address, actor, why string) (store.Suppression, error)
 	SuppressionCounts(ctx context.Context) (inForce, expiring int64, err error)
+	WebhookProgress(ctx context.Context) ([]store.WebhookProgress, error)
 }
 
 // StatusSource reports the state of every mailbox. *imapwatch.Scheduler

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/bounced/bounced/imapwatch"
+	"github.com/bounced/bounced/store"
 )
 
 // metrics serves GET /metrics in the Prometheus text exposition format
@@ -27,18 +28,26 @@ import (
 //	bounced_mailbox_running{mailbox}                 1 during a pass
 //	bounced_suppressions_in_force                    from the database
 //	bounced_suppressions_expiring                    those of them that expire
+//	bounced_webhook_pending_events{webhook}          changes not yet acknowledged (counted up to 100,000)
+//	bounced_webhook_delivered_events_total{webhook}  events acknowledged
+//	bounced_webhook_last_delivery_timestamp_seconds{webhook}
 //	bounced_metrics_scrape_errors_total              scrapes whose database query failed
 //
-// The suppression gauges come from a query bounded by MetricsDBTimeout;
-// when it fails they are left out and the scrape error counter goes up, so
-// that a slow database never stalls a scrape.
+// The database gauges come from queries bounded by MetricsDBTimeout; when
+// they fail they are left out and the scrape error counter goes up, so that
+// a slow database never stalls a scrape. The webhook metrics are the
+// database's, so every replica reports the same.
 func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), MetricsDBTimeout)
 	inForce, expiring, dbErr := a.store.SuppressionCounts(ctx)
+	var hooks []store.WebhookProgress
+	if dbErr == nil {
+		hooks, dbErr = a.store.WebhookProgress(ctx)
+	}
 	cancel()
 	if dbErr != nil {
 		a.scrapeErrors.Add(1)
-		a.log.Warn("metrics: cannot count suppressions", "err", dbErr)
+		a.log.Warn("metrics: cannot read the suppression counts", "err", dbErr)
 	}
 	statuses := a.status.Statuses()
 
@@ -93,12 +102,32 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 		m.sample("bounced_suppressions_in_force", float64(inForce))
 		m.family("bounced_suppressions_expiring", "gauge", "Addresses suppressed now whose suppression expires (soft bounces).")
 		m.sample("bounced_suppressions_expiring", float64(expiring))
+		writeWebhookMetrics(m, hooks)
 	}
 	m.family("bounced_metrics_scrape_errors_total", "counter", "Metrics scrapes whose database query failed (the suppression gauges were left out).")
 	m.sample("bounced_metrics_scrape_errors_total", float64(a.scrapeErrors.Load()))
 
 	if err := bw.Flush(); err != nil {
 		a.log.Debug("metrics: writing the response", "err", err)
+	}
+}
+
+// writeWebhookMetrics writes the progress of each webhook's receiver.
+func writeWebhookMetrics(m metricWriter, hooks []store.WebhookProgress) {
+	if len(hooks) == 0 {
+		return
+	}
+	m.family("bounced_webhook_pending_events", "gauge", "Changes of the suppression list the webhook's receiver has not acknowledged yet (counted up to 100000).")
+	for _, h := range hooks {
+		m.sample("bounced_webhook_pending_events", float64(h.Pending), "webhook", h.Name)
+	}
+	m.family("bounced_webhook_delivered_events_total", "counter", "Events the webhook's receiver has acknowledged.")
+	for _, h := range hooks {
+		m.sample("bounced_webhook_delivered_events_total", float64(h.Delivered), "webhook", h.Name)
+	}
+	m.family("bounced_webhook_last_delivery_timestamp_seconds", "gauge", "Unix time the webhook's cursor last moved (or was made).")
+	for _, h := range hooks {
+		m.sample("bounced_webhook_last_delivery_timestamp_seconds", unixSeconds(h.LastDelivered), "webhook", h.Name)
 	}
 }
 

@@ -112,6 +112,50 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("after a pass: %s = %v, want %v", key, got, want)
 		}
 	}
+	if _, ok := after[`bounced_webhook_pending_events{webhook="crm"}`]; ok {
+		t.Error("webhook metrics before any webhook has a cursor")
+	}
+
+	// A webhook that starts from the beginning has all three to deliver;
+	// once it acknowledged them, none.
+	ctx := context.Background()
+	from, err := f.store.WebhookCursor(ctx, "crm", store.CursorStartBeginning)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := scrape(t, f)[`bounced_webhook_pending_events{webhook="crm"}`]; got != 3 {
+		t.Errorf("pending for a new webhook = %v, want 3", got)
+	}
+	var changes []store.SuppressionChange
+	deadline := time.Now().Add(10 * time.Second)
+	for len(changes) < 3 && time.Now().Before(deadline) {
+		// Changes are read only past transactions still running on the
+		// shared server: wait for the three.
+		if changes, _, err = f.store.Changes(ctx, from, 10); err != nil {
+			t.Fatal(err)
+		}
+		if len(changes) < 3 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if len(changes) != 3 {
+		t.Fatalf("%d changes to deliver, want 3", len(changes))
+	}
+	if err := f.store.AdvanceWebhookCursor(ctx, "crm", changes[2].Position, 3); err != nil {
+		t.Fatal(err)
+	}
+	delivered := scrape(t, f)
+	for key, want := range map[string]float64{
+		`bounced_webhook_pending_events{webhook="crm"}`:         0,
+		`bounced_webhook_delivered_events_total{webhook="crm"}`: 3,
+	} {
+		if got := delivered[key]; got != want {
+			t.Errorf("after delivery: %s = %v, want %v", key, got, want)
+		}
+	}
+	if delivered[`bounced_webhook_last_delivery_timestamp_seconds{webhook="crm"}`] == 0 {
+		t.Error("no last delivery time after a delivery")
+	}
 }
 
 func TestMetricsDatabaseError(t *testing.T) {
