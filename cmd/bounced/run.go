@@ -68,6 +68,7 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 	if api != nil {
 		api.Register(mux)
 	}
+	defer reloadOnHangup(ctx, cfg, api, logger)()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

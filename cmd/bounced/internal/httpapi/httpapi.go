@@ -87,7 +87,7 @@ type Options struct {
 type API struct {
 	store     Store
 	status    StatusSource
-	tokens    [][sha256.Size]byte
+	tokens    atomic.Pointer[[][sha256.Size]byte] // replaced whole by SetTokens
 	log       *slog.Logger
 	dbTimeout time.Duration
 	version   string
@@ -98,9 +98,6 @@ type API struct {
 // New returns the API. It returns an error when no token is given: an API
 // without authentication is never served.
 func New(opts Options) (*API, error) {
-	if len(opts.Tokens) == 0 {
-		return nil, errors.New("http api: no bearer token configured")
-	}
 	if opts.Store == nil || opts.Status == nil {
 		return nil, errors.New("http api: a store and a status source are required")
 	}
@@ -114,10 +111,25 @@ func New(opts Options) (*API, error) {
 	if a.version == "" {
 		a.version = buildVersion()
 	}
-	for _, t := range opts.Tokens {
-		a.tokens = append(a.tokens, sha256.Sum256([]byte(t.Reveal())))
+	if err := a.SetTokens(opts.Tokens); err != nil {
+		return nil, err
 	}
 	return a, nil
+}
+
+// SetTokens replaces the bearer tokens accepted, for rotation without a
+// restart (bounced run does it on SIGHUP). Requests already let through are
+// not affected. It refuses an empty list and keeps the tokens it had.
+func (a *API) SetTokens(tokens []config.Secret) error {
+	if len(tokens) == 0 {
+		return errors.New("http api: no bearer token configured")
+	}
+	hashed := make([][sha256.Size]byte, len(tokens))
+	for i, t := range tokens {
+		hashed[i] = sha256.Sum256([]byte(t.Reveal()))
+	}
+	a.tokens.Store(&hashed)
+	return nil
 }
 
 // Register adds the API's routes to mux, every one behind authentication:
@@ -156,7 +168,7 @@ func (a *API) auth(next http.HandlerFunc) http.Handler {
 		}
 		given := sha256.Sum256([]byte(token))
 		match := 0
-		for _, t := range a.tokens {
+		for _, t := range *a.tokens.Load() {
 			match |= subtle.ConstantTimeCompare(given[:], t[:])
 		}
 		if match != 1 {
