@@ -287,15 +287,8 @@ func (d *Deliverer) post(ctx context.Context, claim *store.WebhookClaim, events 
 		}
 		wait := d.backoff(attempt)
 		log.Warn("webhook delivery failed", "status", status, "attempt", attempt, "err", err, "retry_in", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-claim.Lost():
-			t.Stop()
-			return fmt.Errorf("%w: %w", errLost, claim.Err())
-		case <-t.C:
+		if err := retryAfter(ctx, claim, wait); err != nil {
+			return err
 		}
 	}
 }
@@ -368,15 +361,8 @@ func (d *Deliverer) persist(ctx context.Context, claim *store.WebhookClaim, what
 		}
 		wait := d.backoff(attempt)
 		d.log.Warn("webhook database step failed", "step", what, "attempt", attempt, "err", err, "retry_in", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-claim.Lost():
-			t.Stop()
-			return fmt.Errorf("%w: %w", errLost, claim.Err())
-		case <-t.C:
+		if err := retryAfter(ctx, claim, wait); err != nil {
+			return err
 		}
 	}
 }
@@ -398,6 +384,21 @@ func newDeliveryID() string {
 	var b [12]byte
 	_, _ = cryptorand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// retryAfter waits before the next attempt: nil once wait has passed, ctx's
+// error when ctx is done first, errLost when the claim is lost meanwhile.
+func retryAfter(ctx context.Context, claim *store.WebhookClaim, wait time.Duration) error {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-claim.Lost():
+		return fmt.Errorf("%w: %w", errLost, claim.Err())
+	case <-t.C:
+		return nil
+	}
 }
 
 // sleep waits for d or until ctx is done.
