@@ -288,18 +288,14 @@ func TestClaimWebhook(t *testing.T) {
 // that session's backend, a moment after the client saw it go.
 func claimEventually(t *testing.T, s *Store, name, when string) *WebhookClaim {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var claim *WebhookClaim
+	waitFor(t, "the claim "+when, func() bool {
 		c, ok, err := s.ClaimWebhook(context.Background(), name)
 		if err != nil {
 			t.Fatalf("claim %s: %v", when, err)
 		}
-		if ok {
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("claim %s: still held by someone after 10 s", when)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		claim = c
+		return ok
+	})
+	return claim
 }

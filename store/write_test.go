@@ -307,21 +307,16 @@ func TestLockMailbox(t *testing.T) {
 	// frees them when the closed session's backend has ended, a moment
 	// after the client hung up: wait for that, within reason.
 	other.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, "INBOX to be lockable after the holder closed", func() bool {
 		r4, ok, err := s.LockMailbox(ctx, "INBOX")
 		if err != nil {
 			t.Fatalf("locking INBOX after the holder closed: %v", err)
 		}
 		if ok {
 			r4()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("INBOX still not lockable 10 s after the holder closed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return ok
+	})
 
 	// Held locks take no connections from the pool: with a pool of one,
 	// batches are still written while two mailboxes are locked.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,7 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/bounced/bounced/cmd/bounced/internal/httpapi"
 	"github.com/bounced/bounced/config"
@@ -88,13 +88,9 @@ func TestHangupReloadsAPITokens(t *testing.T) {
 		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(logs.String(), wantLog) {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q in the log 10 s after SIGHUP:\n%s", wantLog, logs.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitFor(t, fmt.Sprintf("%q in the log after SIGHUP", wantLog), func() bool {
+			return strings.Contains(logs.String(), wantLog)
+		})
 	}
 
 	writeTokens(newToken + "\n")
