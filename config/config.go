@@ -106,6 +106,16 @@ type Config struct {
 // equals store.MinRetention.
 const MinEventRetention = 30 * 24 * time.Hour
 
+// CheckEventRetention says why d is too short a retention for bounce
+// events, or returns nil. The configuration and `bounced prune` both ask it.
+func CheckEventRetention(d time.Duration) error {
+	if d < MinEventRetention {
+		return fmt.Errorf("at least %dd: younger events still count towards soft bounces and reports",
+			int(MinEventRetention/(24*time.Hour)))
+	}
+	return nil
+}
+
 // Mailbox is one watched mailbox: where it is, how to log in, when to look
 // and what to do with the messages.
 type Mailbox struct {
@@ -246,10 +256,11 @@ func (cfg *Config) decodeTop(d *decoder, s *section) {
 		case "event_retention":
 			retention = &e
 			cfg.EventRetention = d.duration(e, 0)
-			if cfg.EventRetention > 0 && cfg.EventRetention < MinEventRetention {
-				d.fail(e, "at least %dd: younger events still count towards soft bounces and reports",
-					int(MinEventRetention/(24*time.Hour)))
-				cfg.EventRetention = 0
+			if cfg.EventRetention > 0 {
+				if err := CheckEventRetention(cfg.EventRetention); err != nil {
+					d.fail(e, "%v", err)
+					cfg.EventRetention = 0
+				}
 			}
 		case "api_token_env":
 			cfg.APIToken.Env = e.value

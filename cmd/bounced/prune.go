@@ -52,9 +52,8 @@ func retentionFlag(v string) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("-older-than %q: %w", v, err)
 	}
-	if d < store.MinRetention {
-		return 0, fmt.Errorf("-older-than %s: at least %s (%dd): younger events still count towards soft bounces and reports",
-			v, store.MinRetention, int(store.MinRetention/(24*time.Hour)))
+	if err := config.CheckEventRetention(d); err != nil {
+		return 0, fmt.Errorf("-older-than %s: %w", v, err)
 	}
 	return d, nil
 }
