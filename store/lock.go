@@ -22,16 +22,12 @@ const mailboxLockClass int32 = 0x626f756e
 // The lock lives as long as the session: if the connection breaks, the lock
 // is gone. Release is safe to call more than once.
 func (s *Store) LockMailbox(ctx context.Context, mailbox string) (release func(), ok bool, err error) {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return nil, false, fmt.Errorf("locking mailbox %s: connecting: %w", mailbox, err)
-	}
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, mailboxLockClass, mailbox).Scan(&ok); err != nil || !ok {
-		_ = conn.Close(context.WithoutCancel(ctx))
+	conn, err := s.lockSession(ctx, mailboxLockClass, mailbox)
+	if err != nil || conn == nil {
 		if err != nil {
-			return nil, false, fmt.Errorf("locking mailbox %s: %w", mailbox, err)
+			err = fmt.Errorf("locking mailbox %s: %w", mailbox, err)
 		}
-		return nil, false, nil
+		return nil, false, err
 	}
 	s.locksMu.Lock()
 	s.locks[conn] = struct{}{}
@@ -43,14 +39,36 @@ func (s *Store) LockMailbox(ctx context.Context, mailbox string) (release func()
 			s.locksMu.Lock()
 			delete(s.locks, conn)
 			s.locksMu.Unlock()
-			// Closing the session drops its locks; unlocking first is only
-			// courtesy to a server that keeps the session a while.
-			ctx := context.Background()
-			_, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock($1, hashtext($2))`, mailboxLockClass, mailbox)
-			_ = conn.Close(ctx)
+			unlockSession(context.Background(), conn, mailboxLockClass, mailbox)
 		})
 	}
 	return release, true, nil
+}
+
+// lockSession opens a session of its own, with the pool's settings but
+// outside the pool (so that held locks never starve the batch writes of
+// connections), and takes the session advisory lock (class, hashtext(key))
+// in it. It returns the session holding the lock, or nil and no error when
+// another session holds it.
+func (s *Store) lockSession(ctx context.Context, class int32, key string) (*pgx.Conn, error) {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("connecting: %w", err)
+	}
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, class, key).Scan(&ok); err != nil || !ok {
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return conn, nil
+}
+
+// unlockSession ends a session lockSession opened. Closing the session drops
+// its lock; unlocking first is only courtesy to a server that keeps the
+// session a while.
+func unlockSession(ctx context.Context, conn *pgx.Conn, class int32, key string) {
+	_, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock($1, hashtext($2))`, class, key)
+	_ = conn.Close(ctx)
 }
 
 // closeLocks closes the sessions of the mailbox locks still held.

@@ -209,22 +209,16 @@ type WebhookClaim struct {
 // another session holds the lock. The lock lives as long as its session: if
 // the connection breaks, Lost is closed.
 func (s *Store) ClaimWebhook(ctx context.Context, name string) (claim *WebhookClaim, ok bool, err error) {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return nil, false, fmt.Errorf("claiming webhook %s: connecting: %w", name, err)
-	}
-	fail := func(err error) (*WebhookClaim, bool, error) {
-		_ = conn.Close(context.WithoutCancel(ctx))
+	conn, err := s.lockSession(ctx, webhookLockClass, name)
+	if err != nil || conn == nil {
 		if err != nil {
-			return nil, false, fmt.Errorf("claiming webhook %s: %w", name, err)
+			err = fmt.Errorf("claiming webhook %s: %w", name, err)
 		}
-		return nil, false, nil
-	}
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, hashtext($2))`, webhookLockClass, name).Scan(&ok); err != nil || !ok {
-		return fail(err)
+		return nil, false, err
 	}
 	if _, err := conn.Exec(ctx, "LISTEN "+SuppressionChannel+"; LISTEN "+UnsuppressionChannel); err != nil {
-		return fail(err)
+		_ = conn.Close(context.WithoutCancel(ctx))
+		return nil, false, fmt.Errorf("claiming webhook %s: %w", name, err)
 	}
 	lctx, stop := context.WithCancel(context.Background())
 	c := &WebhookClaim{
@@ -306,10 +300,7 @@ func (c *WebhookClaim) Release() {
 		<-c.done
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		// Closing the session drops the lock; unlocking first is courtesy
-		// to a server that keeps the session a while.
-		_, _ = c.conn.Exec(ctx, `SELECT pg_advisory_unlock($1, hashtext($2))`, webhookLockClass, c.name)
-		_ = c.conn.Close(ctx)
+		unlockSession(ctx, c.conn, webhookLockClass, c.name)
 	})
 }
 
