@@ -87,6 +87,22 @@ const (
 	VerdictIgnore   Verdict = "ignore"   // not a failure
 )
 
+// Authenticity says whether a bounce provably answers mail we sent
+// (DESIGN.md, "Authenticity"). The identifiers are a public interface.
+type Authenticity string
+
+// The authenticities of DESIGN.md.
+const (
+	// AuthenticityVerified: the bounce was delivered to a signed return path
+	// whose signature, recipient and time window check out.
+	AuthenticityVerified Authenticity = "verified"
+	// AuthenticityInvalid: a signed return path that does not check out.
+	AuthenticityInvalid Authenticity = "invalid"
+	// AuthenticityUnsigned: no signed return path (no key configured, or the
+	// sender did not sign).
+	AuthenticityUnsigned Authenticity = "unsigned"
+)
+
 // Classification is what Classify decides for one recipient.
 type Classification struct {
 	Reason    Reason
@@ -152,6 +168,9 @@ type Recipient struct {
 	WillRetryUntil  time.Time
 	// Extra keeps per-recipient fields this package does not model, for audit.
 	Extra map[string]string
+	// Authenticity is set by the caller that checks the return path; empty
+	// means unsigned.
+	Authenticity Authenticity
 
 	Classification
 }
@@ -171,6 +190,7 @@ type Result struct {
 	Scope             Scope             `json:"scope"`
 	Permanent         bool              `json:"permanent"`
 	Verdict           Verdict           `json:"verdict"`
+	Authenticity      Authenticity      `json:"authenticity"`
 	Diagnostic        string            `json:"diagnostic,omitempty"`
 	RemoteMTA         string            `json:"remote_mta,omitempty"`
 	ReportingMTA      string            `json:"reporting_mta,omitempty"`
@@ -196,6 +216,7 @@ func (r *Report) Results() []Result {
 	if len(r.Recipients) == 0 {
 		res := base
 		res.Reason, res.Scope, res.Verdict = ReasonUnknown, ScopeNone, VerdictIgnore
+		res.Authenticity = AuthenticityUnsigned
 		return []Result{res}
 	}
 	out := make([]Result, 0, len(r.Recipients))
@@ -210,6 +231,10 @@ func (r *Report) Results() []Result {
 		res.Scope = rc.Scope
 		res.Permanent = rc.Permanent
 		res.Verdict = rc.Verdict
+		res.Authenticity = rc.Authenticity
+		if res.Authenticity == "" {
+			res.Authenticity = AuthenticityUnsigned
+		}
 		res.Diagnostic = rc.Diagnostic
 		res.RemoteMTA = rc.RemoteMTA
 		out = append(out, res)
