@@ -414,9 +414,23 @@ func TestAuthentication(t *testing.T) {
 			}
 			continue
 		}
-		if res.status != http.StatusMethodNotAllowed {
-			t.Errorf("%s %s: %d, want 405", p[0], p[1], res.status)
+		if res.status != http.StatusMethodNotAllowed || res.header.Get("Allow") == "" ||
+			!strings.Contains(res.errorText(t), "not allowed") {
+			t.Errorf("%s %s: %d %q %s, want 405 as JSON with Allow", p[0], p[1], res.status, res.header.Get("Allow"), res.body)
 		}
+		// Without a token the method is not even looked at.
+		if res := do(t, f.srv, "", p[0], p[1], nil); res.status != http.StatusUnauthorized {
+			t.Errorf("%s %s without a token: %d, want 401", p[0], p[1], res.status)
+		}
+	}
+	if res := do(t, f.srv, tokenNew, "PUT", "/v1/suppressions/a@example.org", nil); res.header.Get("Allow") != "GET, HEAD, DELETE" {
+		t.Errorf("PUT one suppression: Allow %q, want GET, HEAD, DELETE", res.header.Get("Allow"))
+	}
+	if res := do(t, f.srv, tokenNew, "GET", "/v1/nothing", nil); res.status != http.StatusNotFound || !strings.Contains(res.errorText(t), "no such") {
+		t.Errorf("GET /v1/nothing: %d %s, want 404 as JSON", res.status, res.body)
+	}
+	if res := do(t, f.srv, "", "GET", "/v1/nothing", nil); res.status != http.StatusUnauthorized {
+		t.Errorf("GET /v1/nothing without a token: %d, want 401", res.status)
 	}
 
 	if _, err := httpapi.New(httpapi.Options{Store: f.store, Status: f.status}); err == nil {

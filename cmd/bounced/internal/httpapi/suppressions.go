@@ -193,6 +193,10 @@ func (a *API) check(w http.ResponseWriter, r *http.Request) {
 func (a *API) exportCSV(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), ExportTimeout)
 	defer cancel()
+	// The server's write timeout is for answers of one query; the export
+	// may stream for as long as ExportTimeout. (ErrNotSupported outside a
+	// net/http server: nothing to extend.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(ExportTimeout + 10*time.Second))
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="suppressions.csv"`)
 	cw := &countingWriter{w: w}
