@@ -48,6 +48,9 @@ func writeReport(ctx context.Context, w io.Writer, s *store.Store, lang string, 
 			return err
 		}
 		fmt.Fprintf(w, "\nBounces in the last %s: %d events, %d addresses\n", p.name, sum.Bounces, sum.Addresses)
+		if sum.AutoReplies > 0 || sum.DeliveryReports > 0 {
+			fmt.Fprintf(w, "  not counted as bounces: %d auto-replies, %d delivery reports\n", sum.AutoReplies, sum.DeliveryReports)
+		}
 		if sum.Bounces == 0 {
 			continue
 		}
