@@ -208,6 +208,7 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 		}
 		total.Messages += r.Messages
 		total.Duplicates += r.Duplicates
+		total.DuplicateUIDs = append(total.DuplicateUIDs, r.DuplicateUIDs...)
 		total.Events += r.Events
 		total.Suppressed += r.Suppressed
 		total.Incidents += r.Incidents
@@ -223,13 +224,17 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 	return total, nil
 }
 
-// account adds a committed batch to the pass's stats.
+// account adds a committed batch to the pass's stats. A message the
+// ledger already had counts as a duplicate only, whatever its outcome.
 func (w *Watcher) account(j *job, st *Stats) {
 	st.Batches++
 	st.Duplicates += j.res.Duplicates
 	for _, m := range j.batch.Messages {
 		st.Messages++
 		st.Bytes += m.Size
+		if slices.Contains(j.res.DuplicateUIDs, m.UID) {
+			continue
+		}
 		switch m.Outcome {
 		case store.OutcomeProcessed:
 			st.Processed++

@@ -51,6 +51,9 @@ type Batch struct {
 type BatchResult struct {
 	Messages   int // messages newly recorded in the ledger
 	Duplicates int // messages skipped because the ledger already had them
+	// DuplicateUIDs are the UIDs of those messages, so that the caller
+	// counts them as already recorded, not as processed again.
+	DuplicateUIDs []uint32
 	Events     int // bounce events written
 	Suppressed int // addresses newly suppressed or whose suppression was renewed
 	Incidents  int // sender-side reputation incidents counted

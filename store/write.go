@@ -221,6 +221,10 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 		return res, err
 	}
 	res.Duplicates = len(dups)
+	for uid := range dups {
+		res.DuplicateUIDs = append(res.DuplicateUIDs, uid)
+	}
+	slices.Sort(res.DuplicateUIDs)
 	res.Messages = len(b.Messages) - len(dups)
 
 	events := p.events
