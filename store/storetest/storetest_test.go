@@ -24,7 +24,7 @@ func TestNewDatabaseWithCreateDBRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	t.Cleanup(func() { conn.Close(context.Background()) }) // after the role's drop below
 	var super bool
 	if err := conn.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super); err != nil {
 		t.Fatal(err)
@@ -41,7 +41,11 @@ func TestNewDatabaseWithCreateDBRole(t *testing.T) {
 	if _, err := conn.Exec(ctx, `CREATE ROLE `+role+` LOGIN CREATEDB PASSWORD 'test-only'`); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Exec(context.Background(), `DROP ROLE IF EXISTS `+role) })
+	t.Cleanup(func() {
+		if _, err := conn.Exec(context.Background(), `DROP ROLE IF EXISTS `+role); err != nil {
+			t.Errorf("dropping role %s: %v", role, err)
+		}
+	})
 	u, _ := url.Parse(admin)
 	u.User = url.UserPassword(role, "test-only")
 	u.Path = "/postgres"
