@@ -45,6 +45,11 @@ type Batch struct {
 	UIDValidity uint32
 	LastUID     uint32 // the checkpoint after this batch
 	Messages    []Message
+	// Lease is the lease the batch was fetched under. When its Generation
+	// is not zero the transaction first checks that Lease.Replica still
+	// holds the mailbox at that generation, and fails with ErrLeaseLost
+	// otherwise. Lease.Replica is recorded in the ledger either way.
+	Lease Lease
 }
 
 // BatchResult counts what one WriteBatch did.

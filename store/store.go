@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -57,9 +55,6 @@ type Store struct {
 	policy   Policy
 	now      func() time.Time
 	maxConns int32
-
-	locksMu sync.Mutex
-	locks   map[*pgx.Conn]struct{} // sessions holding mailbox locks
 }
 
 // Open connects to PostgreSQL and returns a Store. databaseURL is a
@@ -68,7 +63,7 @@ type Store struct {
 // variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD...). Open checks
 // that the server answers but not the schema: see CheckSchema.
 func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, error) {
-	s := &Store{policy: DefaultPolicy, now: time.Now, locks: map[*pgx.Conn]struct{}{}}
+	s := &Store{policy: DefaultPolicy, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -102,9 +97,8 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, erro
 // ErrUnreachable is returned by Open when the database does not answer.
 var ErrUnreachable = errors.New("cannot connect to PostgreSQL")
 
-// Close closes all connections. Mailbox locks still held are released.
+// Close closes all connections.
 func (s *Store) Close() {
-	s.closeLocks()
 	s.pool.Close()
 }
 
