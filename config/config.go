@@ -34,6 +34,9 @@ const (
 	DefaultProcessedFolder    = "Processed"
 	DefaultUnrecognizedFolder = "Unrecognized"
 	DefaultTokenLifetime      = 50 * time.Minute
+	DefaultDBMaxConns         = 4
+	DefaultMaxParallel        = 4
+	DefaultTakeoverAfter      = 30 * time.Second
 )
 
 // TLSMode says how the IMAP connection is secured.
@@ -99,6 +102,31 @@ type Config struct {
 	// EventRetention is how long bounced run keeps bounce events before
 	// pruning them (at least MinEventRetention); 0 keeps them forever.
 	EventRetention time.Duration
+
+	// Replica names this process among the replicas sharing one database:
+	// in the lease table, the ledger and the metrics. Empty means the host
+	// name (see ReplicaName).
+	Replica string
+	// DBMaxConns bounds the PostgreSQL sessions of the connection pool,
+	// whatever the number of mailboxes.
+	DBMaxConns int
+	// MaxParallel bounds the passes one replica runs at once.
+	MaxParallel int
+	// TakeoverAfter bounds how long the mailboxes of a replica whose
+	// heartbeat stopped stay unworked before the others take them over.
+	TakeoverAfter time.Duration
+}
+
+// ReplicaName returns the configured replica name, else the host name,
+// else "bounced".
+func (cfg *Config) ReplicaName() string {
+	if cfg.Replica != "" {
+		return cfg.Replica
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "bounced"
 }
 
 // MinEventRetention is the shortest event_retention accepted: younger events
@@ -191,6 +219,9 @@ func Parse(data []byte) (*Config, Problems) {
 		LogFormat:       "text",
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		DBMaxConns:      DefaultDBMaxConns,
+		MaxParallel:     DefaultMaxParallel,
+		TakeoverAfter:   DefaultTakeoverAfter,
 	}
 	seen := map[string]int{}
 	for _, s := range sections {
@@ -274,6 +305,21 @@ func (cfg *Config) decodeTop(d *decoder, s *section) {
 			}
 		case "api_token":
 			d.fail(e, "tokens do not belong in the file: use api_token_env or api_token_file")
+		case "replica":
+			cfg.Replica = e.value
+			if e.value == "" || strings.ContainsFunc(e.value, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
+				d.fail(e, "want a name without spaces or control characters")
+			}
+		case "db_max_conns":
+			cfg.DBMaxConns = d.int(e, 2, 1000)
+		case "max_parallel_mailboxes":
+			cfg.MaxParallel = d.int(e, 1, 10000)
+		case "takeover_after":
+			cfg.TakeoverAfter = d.duration(e, DefaultTakeoverAfter)
+			if cfg.TakeoverAfter < time.Second {
+				d.fail(e, "at least 1s: the heartbeat runs every quarter of it")
+				cfg.TakeoverAfter = DefaultTakeoverAfter
+			}
 		default:
 			d.fail(e, "unknown setting (mailbox settings belong in a [mailbox NAME] section)")
 		}

@@ -195,7 +195,7 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 	j.processed, j.kept = imap.UIDSet{}, imap.UIDSet{}
 	for i := range j.batch.Messages {
 		m := &j.batch.Messages[i]
-		one := store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: m.UID, Messages: []store.Message{*m}}
+		one := store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: m.UID, Messages: []store.Message{*m}, Lease: j.batch.Lease}
 		r, err := w.rec.WriteBatch(ctx, one)
 		if errors.Is(err, store.ErrRejected) {
 			w.log.Error("the database refused a message; it is recorded as failed and kept", "uid", m.UID, "err", err)
@@ -217,7 +217,7 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 			j.kept.AddNum(imap.UID(m.UID))
 		}
 	}
-	if _, err := w.rec.WriteBatch(ctx, store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: j.batch.LastUID}); err != nil {
+	if _, err := w.rec.WriteBatch(ctx, store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: j.batch.LastUID, Lease: j.batch.Lease}); err != nil {
 		return total, err
 	}
 	return total, nil
@@ -339,7 +339,7 @@ func (w *Watcher) fetchBatch(s *session, uidValidity, lastUID uint32, uids []ima
 			whole.AddNum(f.uid)
 		}
 	}
-	j := &job{batch: store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID}, set: set, uids: uids, msgs: msgs}
+	j := &job{batch: store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID, Lease: w.lease}, set: set, uids: uids, msgs: msgs}
 	budget := int64(parseAheadBudget)
 	if len(whole) > 0 {
 		if err := w.fetchBodies(s, whole, nil, j, &budget); err != nil {
