@@ -100,10 +100,12 @@ func (s *Store) Retire(ctx context.Context, replica string) error {
 }
 
 // AcquireLeases takes, for replica, the lease of each mailbox in want that
-// is free (never taken, released or expired). Each lease taken lasts ttl and
-// gets the next generation.
-// A lease held by anyone, replica itself included, is not taken: a replica
-// that restarts under the same name waits for its old leases to expire. It
+// is free (never taken, released or expired) or held under replica's own
+// name: a replica that restarts after a crash takes its mailboxes back at
+// once instead of waiting for its old leases to expire. Each lease taken
+// lasts ttl and gets the next generation, so the batches of an older holder
+// under the same name are refused all the same (two live processes must not
+// share a name: they would keep taking the mailboxes from each other). It
 // returns the leases taken. A lease whose row a batch of its holder has
 // locked (the fencing check) is skipped, not waited for: the next call
 // takes it.
@@ -121,7 +123,7 @@ func (s *Store) AcquireLeases(ctx context.Context, replica string, want []string
 	b.Queue(`
 		WITH old AS (
 			SELECT mailbox, owner FROM mailbox_leases
-			WHERE mailbox = ANY($2) AND expires_at <= now()
+			WHERE mailbox = ANY($2) AND (expires_at <= now() OR owner = $1)
 			ORDER BY mailbox
 			FOR UPDATE SKIP LOCKED
 		)

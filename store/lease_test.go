@@ -27,13 +27,22 @@ func TestLeasesTakeRenewRelease(t *testing.T) {
 	if err != nil || len(got) != 2 || got[0].Generation != 1 || got[0].From != "" {
 		t.Fatalf("r1 AcquireLeases(a, b) = %+v, %v", got, err)
 	}
-	// Held: nobody else, not even r1 again, takes them.
+	// Held: nobody else takes them.
 	if again, err := s.AcquireLeases(ctx, "r2", []string{"a", "b"}, ttl); err != nil || len(again) != 0 {
 		t.Errorf("r2 took held leases: %+v, %v", again, err)
 	}
-	if again, err := s.AcquireLeases(ctx, "r1", []string{"a"}, ttl); err != nil || len(again) != 0 {
-		t.Errorf("r1 took its own held lease again: %+v, %v", again, err)
+	// r1 restarted after a crash takes its own back at once, at a new
+	// generation: the old process's batches are refused.
+	again, err := s.AcquireLeases(ctx, "r1", []string{"b"}, ttl)
+	if err != nil || len(again) != 1 || again[0].Generation != 2 {
+		t.Fatalf("r1 taking its own lease back = %+v, %v", again, err)
 	}
+	stale := batchOf()
+	stale.Mailbox, stale.LastUID, stale.Lease = "b", 1, got[1]
+	if _, err := s.WriteBatch(ctx, stale); !errors.Is(err, ErrLeaseLost) {
+		t.Errorf("a batch of the crashed process = %v, want ErrLeaseLost", err)
+	}
+	got[1] = again[0]
 	kept, err := s.RenewLeases(ctx, "r1", got, ttl)
 	if err != nil || len(kept) != 2 {
 		t.Fatalf("RenewLeases = %+v, %v", kept, err)
@@ -63,7 +72,7 @@ func TestLeasesTakeRenewRelease(t *testing.T) {
 	if live, err = s.Register(ctx, "r2", []string{"a"}, ttl); err != nil || len(live) != 1 || live[0].Name != "r2" {
 		t.Errorf("live after r1 retired = %v, %v", live, err)
 	}
-	if b, err := s.AcquireLeases(ctx, "r2", []string{"b"}, ttl); err != nil || len(b) != 1 || b[0].Generation != 2 {
+	if b, err := s.AcquireLeases(ctx, "r2", []string{"b"}, ttl); err != nil || len(b) != 1 || b[0].Generation != 3 {
 		t.Errorf("r2 AcquireLeases(b) after r1 retired = %+v, %v", b, err)
 	}
 }

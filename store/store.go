@@ -49,12 +49,18 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // (the greater of 4 and the number of CPUs).
 func WithMaxConns(n int32) Option { return func(s *Store) { s.maxConns = n } }
 
+// WithApplicationName names the store's sessions (application_name, shown
+// in pg_stat_activity), so that an operator sees which replica holds which.
+// An application_name in the database URL wins.
+func WithApplicationName(name string) Option { return func(s *Store) { s.appName = name } }
+
 // Store keeps bounced's records in PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool     *pgxpool.Pool
 	policy   Policy
 	now      func() time.Time
 	maxConns int32
+	appName  string
 }
 
 // Open connects to PostgreSQL and returns a Store. databaseURL is a
@@ -80,6 +86,9 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, erro
 	}
 	if s.maxConns > 0 {
 		cfg.MaxConns = s.maxConns
+	}
+	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set && s.appName != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = s.appName
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

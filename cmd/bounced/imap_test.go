@@ -46,10 +46,6 @@ func (r *countingRecorder) WriteBatch(ctx context.Context, b store.Batch) (store
 	return store.BatchResult{Messages: len(b.Messages)}, nil
 }
 
-func (r *countingRecorder) LockMailbox(ctx context.Context, mailbox string) (func(), bool, error) {
-	return func() {}, true, nil
-}
-
 // useRecorder makes the commands open rec instead of the store.
 func useRecorder(t *testing.T, rec imapwatch.Recorder) {
 	old := recorderOpener

@@ -47,9 +47,11 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 
 	watchers := make([]*imapwatch.Watcher, len(cfg.Mailboxes))
 	for i, m := range cfg.Mailboxes {
-		watchers[i] = imapwatch.New(m, rec, watcherOptions(cfg, logger, false))
+		watchers[i] = imapwatch.New(m, rec, watcherOptions(cfg, rec, logger, false))
 	}
-	sched := imapwatch.NewScheduler(watchers, logger)
+	leases, _ := rec.(imapwatch.Leaser)
+	sched := imapwatch.NewScheduler(watchers, logger, imapwatch.SchedulerOptions{
+		Leases: leases, Replica: cfg.ReplicaName(), TakeoverAfter: cfg.TakeoverAfter, MaxParallel: cfg.MaxParallel})
 	stopWebhooks, err := startWebhooks(ctx, cfg, rec, logger)
 	if err != nil {
 		logger.Error("cannot start the webhooks", "err", err)

@@ -21,7 +21,7 @@ import (
 //	bounced_build_info{version,goversion}           1
 //	bounced_mailbox_passes_total{mailbox}            passes finished
 //	bounced_mailbox_failed_passes_total{mailbox}     passes that failed
-//	bounced_mailbox_skipped_passes_total{mailbox}    passes skipped (another replica held the lock)
+//	bounced_mailbox_skipped_passes_total{mailbox}    passes skipped (another replica held the lease)
 //	bounced_mailbox_messages_total{mailbox,outcome}  messages by outcome
 //	bounced_mailbox_last_success_timestamp_seconds{mailbox}
 //	bounced_mailbox_last_pass_failed{mailbox}        1 while the latest pass failed
@@ -32,6 +32,9 @@ import (
 //	bounced_webhook_delivered_events_total{webhook}  events acknowledged
 //	bounced_webhook_last_delivery_timestamp_seconds{webhook}
 //	bounced_metrics_scrape_errors_total              scrapes whose database query failed
+//	bounced_leases_held{replica}                     mailbox leases this replica holds
+//	bounced_lease_losses_total{replica}              leases lost (taken over, or expired unrenewed)
+//	bounced_lease_takeovers_total{replica}           leases taken from a replica whose lease expired
 //
 // The database gauges come from queries bounded by MetricsDBTimeout; when
 // they fail they are left out and the scrape error counter goes up, so that
@@ -66,7 +69,7 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 			func(s imapwatch.Status) float64 { return float64(s.Totals.Passes) }},
 		{"bounced_mailbox_failed_passes_total", "counter", "Passes over the mailbox that ended with an error.",
 			func(s imapwatch.Status) float64 { return float64(s.Totals.FailedPasses) }},
-		{"bounced_mailbox_skipped_passes_total", "counter", "Passes skipped because another replica held the mailbox's lock.",
+		{"bounced_mailbox_skipped_passes_total", "counter", "Passes skipped because another replica held the mailbox's lease.",
 			func(s imapwatch.Status) float64 { return float64(s.Totals.SkippedPasses) }},
 		{"bounced_mailbox_last_success_timestamp_seconds", "gauge", "Unix time of the mailbox's latest successful pass; 0 before the first.",
 			func(s imapwatch.Status) float64 { return unixSeconds(s.LastSuccess) }},
@@ -104,12 +107,27 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 		m.sample("bounced_suppressions_expiring", float64(expiring))
 		writeWebhookMetrics(m, hooks)
 	}
+	if ls, ok := a.status.(LeaseSource); ok {
+		st := ls.LeaseStats()
+		m.family("bounced_leases_held", "gauge", "Mailbox leases this replica holds.")
+		m.sample("bounced_leases_held", float64(st.Held), "replica", st.Replica)
+		m.family("bounced_lease_losses_total", "counter", "Mailbox leases this replica lost: taken over by another replica, or expired before renewal.")
+		m.sample("bounced_lease_losses_total", float64(st.Losses), "replica", st.Replica)
+		m.family("bounced_lease_takeovers_total", "counter", "Mailbox leases this replica took from a replica whose lease had expired.")
+		m.sample("bounced_lease_takeovers_total", float64(st.TakeOvers), "replica", st.Replica)
+	}
 	m.family("bounced_metrics_scrape_errors_total", "counter", "Metrics scrapes whose database query failed (the suppression gauges were left out).")
 	m.sample("bounced_metrics_scrape_errors_total", float64(a.scrapeErrors.Load()))
 
 	if err := bw.Flush(); err != nil {
 		a.log.Debug("metrics: writing the response", "err", err)
 	}
+}
+
+// LeaseSource is a StatusSource that also counts its replica's leases
+// (*imapwatch.Scheduler is one).
+type LeaseSource interface {
+	LeaseStats() imapwatch.LeaseStats
 }
 
 // writeWebhookMetrics writes the progress of each webhook's receiver.
