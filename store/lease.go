@@ -32,7 +32,7 @@ type Lease struct {
 // must stop working the mailbox.
 var ErrLeaseLost = errors.New("mailbox lease lost")
 
-// leaseLostCode is the SQLSTATE check_mailbox_lease raises (migration 004).
+// leaseLostCode is the SQLSTATE check_mailbox_lease raises (migration 007).
 const leaseLostCode = "BD001"
 
 func leaseLost(err error) bool {
