@@ -53,6 +53,7 @@ type Stats struct {
 	Unrecognized int   // kept in the unrecognized folder
 	Failed       int   // could not be parsed, kept in the unrecognized folder
 	Duplicates   int   // already in the ledger
+	Held         int   // new suppressions held by the brake
 	Skipped      bool  // another replica holds the mailbox's lock
 	Rescanned    bool  // UIDVALIDITY changed, the mailbox was read from UID 1
 	Duration     time.Duration
@@ -64,7 +65,7 @@ func (s Stats) LogValue() slog.Value {
 		slog.Int("messages", s.Messages), slog.Int64("bytes", s.Bytes),
 		slog.Int("batches", s.Batches), slog.Int("processed", s.Processed),
 		slog.Int("unrecognized", s.Unrecognized), slog.Int("failed", s.Failed),
-		slog.Int("duplicates", s.Duplicates), slog.Bool("skipped", s.Skipped),
+		slog.Int("duplicates", s.Duplicates), slog.Int("held", s.Held), slog.Bool("skipped", s.Skipped),
 		slog.Bool("rescanned", s.Rescanned), slog.Duration("duration", s.Duration),
 	)
 }
@@ -90,6 +91,7 @@ type Totals struct {
 	Unrecognized  uint64 // messages kept in the unrecognized folder
 	Failed        uint64 // messages that could not be parsed
 	Duplicates    uint64 // messages already in the ledger
+	Held          uint64 // new suppressions held by the brake
 }
 
 // add counts one finished pass.
@@ -105,6 +107,7 @@ func (t *Totals) add(st Stats, err error) {
 	t.Unrecognized += uint64(st.Unrecognized)
 	t.Failed += uint64(st.Failed)
 	t.Duplicates += uint64(st.Duplicates)
+	t.Held += uint64(st.Held)
 }
 
 // Watcher works one mailbox. Its Pass may be called from one goroutine at a

@@ -167,7 +167,7 @@ func (s *Store) ReleaseHeld(ctx context.Context, sel HeldSelection, actor, note 
 	now := s.clock()
 	var res ReleaseResult
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		res = ReleaseResult{}
+		res = ReleaseResult{Released: []string{}}
 		rows, err := tx.Query(ctx, releaseHeld, now, nonNil(sel.Addresses), sel.All, actor, note)
 		if err != nil {
 			return err

@@ -59,6 +59,10 @@ type Store interface {
 	LiftSuppression(ctx context.Context, address, actor, why string) (store.Suppression, error)
 	SuppressionCounts(ctx context.Context) (inForce, expiring int64, err error)
 	WebhookProgress(ctx context.Context) ([]store.WebhookProgress, error)
+	EachHeld(ctx context.Context, opts store.ListOptions, fn func(store.HeldSuppression) error) error
+	HeldCount(ctx context.Context) (int64, error)
+	ReleaseHeld(ctx context.Context, sel store.HeldSelection, actor, note string) (store.ReleaseResult, error)
+	DiscardHeld(ctx context.Context, sel store.HeldSelection, actor, note string) ([]string, error)
 }
 
 // StatusSource reports the state of every mailbox. *imapwatch.Scheduler
@@ -140,6 +144,9 @@ func (a *API) SetTokens(tokens []config.Secret) error {
 //	POST   /v1/suppressions/check       bulk check {"addresses": [...]}
 //	POST   /v1/suppressions             suppress by hand {"address", "reason", "note"}
 //	DELETE /v1/suppressions/{address}   lift, with a reason (query or body)
+//	GET    /v1/suppressions/held        a page of the suppressions held by the brake
+//	POST   /v1/suppressions/held/release   put held ones in force {"addresses": [...]} or {"all": true}
+//	POST   /v1/suppressions/held/discard   drop held ones, the same way
 //	GET    /metrics                     Prometheus text format
 //
 // A request with another method gets 405 from mux.
@@ -150,6 +157,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v1/suppressions/check", a.auth(a.check))
 	mux.Handle("POST /v1/suppressions", a.auth(a.add))
 	mux.Handle("DELETE /v1/suppressions/{address}", a.auth(a.lift))
+	mux.Handle("GET /v1/suppressions/held", a.auth(a.listHeld))
+	mux.Handle("POST /v1/suppressions/held/release", a.auth(a.releaseHeld))
+	mux.Handle("POST /v1/suppressions/held/discard", a.auth(a.discardHeld))
 	mux.Handle("GET /metrics", a.auth(a.metrics))
 }
 
