@@ -96,6 +96,19 @@ type HeldSelection struct {
 	All       bool
 }
 
+// normalized returns the addresses in their stored form (NormalizeAddress);
+// one that is not an address is kept as given, and matches nothing.
+func (sel HeldSelection) normalized() []string {
+	out := make([]string, len(sel.Addresses))
+	for i, a := range sel.Addresses {
+		out[i] = a
+		if n, _, ok := NormalizeAddress(a); ok {
+			out[i] = n
+		}
+	}
+	return out
+}
+
 func (sel HeldSelection) validate() error {
 	switch {
 	case sel.All && len(sel.Addresses) > 0:
@@ -168,7 +181,7 @@ func (s *Store) ReleaseHeld(ctx context.Context, sel HeldSelection, actor, note 
 	var res ReleaseResult
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		res = ReleaseResult{Released: []string{}}
-		rows, err := tx.Query(ctx, releaseHeld, now, nonNil(sel.Addresses), sel.All, actor, note)
+		rows, err := tx.Query(ctx, releaseHeld, now, sel.normalized(), sel.All, actor, note)
 		if err != nil {
 			return err
 		}
@@ -192,7 +205,7 @@ func (s *Store) ReleaseHeld(ctx context.Context, sel HeldSelection, actor, note 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		res.NotHeld = notFound(sel.Addresses, found)
+		res.NotHeld = notFound(sel.Addresses, sel.normalized(), found)
 		return nil
 	})
 	if err != nil {
@@ -226,7 +239,7 @@ func (s *Store) DiscardHeld(ctx context.Context, sel HeldSelection, actor, note 
 				INSERT INTO suppression_audit (address, action, actor, note, reason, at)
 				SELECT address, 'discard', $3, $4, reason, $5 FROM h
 			)
-			SELECT address FROM h ORDER BY lower(address)`, nonNil(sel.Addresses), sel.All, actor, note, s.clock())
+			SELECT address FROM h ORDER BY lower(address)`, sel.normalized(), sel.All, actor, note, s.clock())
 		if err != nil {
 			return err
 		}
@@ -242,18 +255,12 @@ func (s *Store) DiscardHeld(ctx context.Context, sel HeldSelection, actor, note 
 	return gone, nil
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// notFound returns the addresses whose lower-cased form is not in found.
-func notFound(addrs []string, found map[string]bool) []string {
+// notFound returns the addresses (as given) whose lower-cased normalised
+// form is not in found.
+func notFound(given, norm []string, found map[string]bool) []string {
 	var out []string
-	for _, a := range addrs {
-		if !found[strings.ToLower(a)] {
+	for i, a := range given {
+		if !found[strings.ToLower(norm[i])] {
 			out = append(out, a)
 		}
 	}

@@ -18,7 +18,7 @@ var (
 	// ErrUnknownReason is returned for a reason identifier that is not in
 	// the reasons table.
 	ErrUnknownReason = errors.New("unknown reason")
-	// ErrBadAddress is returned for an address without local part or domain.
+	// ErrBadAddress is returned for an address NormalizeAddress refuses.
 	ErrBadAddress = errors.New("not an email address")
 )
 
@@ -106,26 +106,39 @@ func (s *Store) EachSuppression(ctx context.Context, opts ListOptions, fn func(S
 	return nil
 }
 
-// Suppressed returns the suppressions in force among addrs, by the address
-// as given. Lookup ignores case.
+// Suppressed returns the suppressions in force among addrs, keyed by the
+// address as given. Each address is looked up in its normalised form
+// (NormalizeAddress): padding, angle brackets, a trailing dot, case and the
+// Unicode or ASCII form of the domain do not matter. It fails with an error
+// wrapping ErrBadAddress, and looks nothing up, when one of addrs is not an
+// address: "not suppressed" is never the answer for an address that could
+// not be checked.
 func (s *Store) Suppressed(ctx context.Context, addrs []string) (map[string]Suppression, error) {
-	rows, err := s.pool.Query(ctx, `SELECT a.given, `+suppressionColumns+`
-		FROM unnest($2::text[]) AS a(given)
-		JOIN suppressions ON lower(address) = lower(a.given)
-		WHERE `+inForceAt, s.clock(), addrs)
+	norm := make([]string, len(addrs))
+	for i, a := range addrs {
+		n, _, ok := NormalizeAddress(a)
+		if !ok {
+			return nil, fmt.Errorf("checking addresses: %q: %w", a, ErrBadAddress)
+		}
+		norm[i] = n
+	}
+	rows, err := s.pool.Query(ctx, `SELECT a.i, `+suppressionColumns+`
+		FROM unnest($2::text[]) WITH ORDINALITY AS a(normalized, i)
+		JOIN suppressions ON lower(address) = lower(a.normalized)
+		WHERE `+inForceAt, s.clock(), norm)
 	if err != nil {
 		return nil, fmt.Errorf("checking addresses: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]Suppression{}
 	for rows.Next() {
-		var given string
+		var i int64
 		var sp Suppression
-		err := rows.Scan(append([]any{&given}, suppressionFields(&sp)...)...)
+		err := rows.Scan(append([]any{&i}, suppressionFields(&sp)...)...)
 		if err != nil {
 			return nil, fmt.Errorf("checking addresses: %w", err)
 		}
-		out[given] = sp
+		out[addrs[i-1]] = sp
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("checking addresses: %w", err)
@@ -257,11 +270,16 @@ type AuditEntry struct {
 	At      time.Time `json:"at"`
 }
 
-// Audit returns the manual changes to the suppression of address, oldest
-// first.
+// Audit returns the manual changes to the suppression of address (in any
+// form NormalizeAddress accepts), oldest first. It fails with an error
+// wrapping ErrBadAddress when address is not an address.
 func (s *Store) Audit(ctx context.Context, address string) ([]AuditEntry, error) {
+	addr, _, ok := NormalizeAddress(address)
+	if !ok {
+		return nil, fmt.Errorf("reading audit: %q: %w", address, ErrBadAddress)
+	}
 	rows, err := s.pool.Query(ctx, `SELECT address, action, actor, note, coalesce(reason, ''), at
-		FROM suppression_audit WHERE lower(address) = lower($1) ORDER BY at, id`, address)
+		FROM suppression_audit WHERE lower(address) = lower($1) ORDER BY at, id`, addr)
 	if err != nil {
 		return nil, fmt.Errorf("reading audit: %w", err)
 	}

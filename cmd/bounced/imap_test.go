@@ -222,13 +222,16 @@ func TestRunServesHealthAndStops(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			ready = string(b)
-			if resp.StatusCode == 200 && strings.Contains(ready, "last_success") {
+			rec.mu.Lock()
+			done := rec.messages == 3
+			rec.mu.Unlock()
+			if resp.StatusCode == 200 && done {
 				break
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(ready, `"ready":true`) || !strings.Contains(ready, `"mailbox":"m"`) {
+	if strings.TrimSpace(ready) != `{"ready":true,"mailboxes":[{"mailbox":"m","state":"ok"}]}` {
 		t.Errorf("/readyz = %s", ready)
 	}
 	resp, err := http.Get("http://" + listen + "/healthz")

@@ -1,4 +1,4 @@
--- 004: the authenticity of each bounce (DESIGN.md, "Authenticity"), and the
+-- 005: the authenticity of each bounce (DESIGN.md, "Authenticity"), and the
 -- brake on mass suppression: suppressions beyond a mailbox's per-message or
 -- per-hour limit are held, not put in force, until an operator releases them.
 
