@@ -218,20 +218,20 @@ func seed(tb testing.TB, st *store.Store, n int) {
 			INSERT INTO bounce_events (message_ref, occurred_at, recorded_at, kind, recipient, recipient_domain, status,
 				status_inferred, smtp_code, action, reason, scope, permanent, verdict, diagnostic, remote_mta,
 				reporting_mta, feedback_type, original_message_id, original_from, sending_domain)
-			SELECT m.id, m.processed_at, m.processed_at, 'dsn', 'user' || (m.id % $3::int) || '@' || s.domain, s.domain,
+			SELECT s.id, s.processed_at, s.processed_at, 'dsn', 'user' || (s.id % $3::int) || '@' || s.domain, s.domain,
 				CASE WHEN r.permanent THEN '5.0.0' ELSE '4.0.0' END, true, CASE WHEN r.permanent THEN 550 ELSE 450 END,
 				'failed', r.reason, r.scope, r.permanent,
 				CASE WHEN r.reason = 'complaint' OR (r.scope = 'recipient' AND r.permanent) THEN 'suppress'
 				     WHEN r.scope = 'sender' THEN 'alert'
 				     WHEN r.scope = 'transient' OR r.reason = 'mailbox_full' THEN 'soft'
 				     ELSE 'ignore' END,
-				CASE WHEN m.id % 10 = 0 THEN '550 5.1.1 <script>console.error("xss from a bounce")</script> no such user'
+				CASE WHEN s.id % 10 = 0 THEN '550 5.1.1 <script>console.error("xss from a bounce")</script> no such user'
 				     ELSE '550 5.1.1 recipient rejected' END,
-				'mx.' || s.domain, 'mta' || (m.id % 3) || '.' || s.domain, '', '', 'news@shop.example', 'shop.example'
-			FROM (SELECT id, processed_at FROM processed_messages WHERE outcome = 'processed') AS m
-			CROSS JOIN LATERAL (SELECT $1::text[] AS reasons, $2::text[] AS domains, m.id AS id) AS a
-			CROSS JOIN LATERAL (SELECT a.reasons[1 + floor(random() * cardinality(a.reasons))::int] AS reason,
-				a.domains[1 + floor(random() * cardinality(a.domains))::int] AS domain) AS s
+				'mx.' || s.domain, 'mta' || (s.id % 3) || '.' || s.domain, '', '', 'news@shop.example', 'shop.example'
+			FROM (SELECT id, processed_at,
+					($1::text[])[1 + floor(random() * cardinality($1::text[]))::int] AS reason,
+					($2::text[])[1 + floor(random() * cardinality($2::text[]))::int] AS domain
+				FROM processed_messages WHERE outcome = 'processed') AS s
 			JOIN reasons AS r ON r.reason = s.reason`,
 			[]any{seedReasons, seedDomains, max(n/3, 1)}},
 		{"suppressions", `
