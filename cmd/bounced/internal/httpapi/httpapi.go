@@ -132,7 +132,20 @@ func (a *API) SetTokens(tokens []config.Secret) error {
 	return nil
 }
 
-// Register adds the API's routes to mux, every one behind authentication:
+// Route is one route of the API: a method and a path pattern of
+// net/http's ServeMux ("/v1/suppressions/{address}") and its handler,
+// authentication included.
+type Route struct {
+	Method, Path string
+	Handler      http.Handler
+}
+
+// Pattern is the route's ServeMux pattern, "METHOD PATH".
+func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
+
+// Routes returns every route of the API, each behind authentication. It is
+// the one table of the API's routes: Register serves it, and the tests
+// compare it with the OpenAPI document (openapi.json).
 //
 //	GET    /v1/suppressions             a page of the list (limit, cursor, since)
 //	GET    /v1/suppressions.csv         the whole list as CSV
@@ -140,17 +153,32 @@ func (a *API) SetTokens(tokens []config.Secret) error {
 //	POST   /v1/suppressions/check       bulk check {"addresses": [...]}
 //	POST   /v1/suppressions             suppress by hand {"address", "reason", "note"}
 //	DELETE /v1/suppressions/{address}   lift, with a reason (query or body)
-//	GET    /metrics                     Prometheus text format
-//
-// A request with another method gets 405 from mux.
-func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("GET /v1/suppressions", a.auth(a.list))
-	mux.Handle("GET /v1/suppressions.csv", a.auth(a.exportCSV))
-	mux.Handle("GET /v1/suppressions/{address}", a.auth(a.get))
-	mux.Handle("POST /v1/suppressions/check", a.auth(a.check))
-	mux.Handle("POST /v1/suppressions", a.auth(a.add))
-	mux.Handle("DELETE /v1/suppressions/{address}", a.auth(a.lift))
-	mux.Handle("GET /metrics", a.auth(a.metrics))
+//	GET    /v1/openapi.json             the OpenAPI 3.1 description of these routes
+//	GET    /metrics                     Prometheus text format or OpenMetrics
+func (a *API) Routes() []Route {
+	return []Route{
+		{"GET", "/v1/suppressions", a.auth(a.list)},
+		{"GET", "/v1/suppressions.csv", a.auth(a.exportCSV)},
+		{"GET", "/v1/suppressions/{address}", a.auth(a.get)},
+		{"POST", "/v1/suppressions/check", a.auth(a.check)},
+		{"POST", "/v1/suppressions", a.auth(a.add)},
+		{"DELETE", "/v1/suppressions/{address}", a.auth(a.lift)},
+		{"GET", "/v1/openapi.json", a.auth(serveOpenAPI)},
+		{"GET", "/metrics", a.auth(a.metrics)},
+	}
+}
+
+// Mux is where Register adds the routes; *http.ServeMux is one.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+}
+
+// Register adds the API's routes (Routes) to mux. A request with another
+// method gets 405 from http.ServeMux.
+func (a *API) Register(mux Mux) {
+	for _, rt := range a.Routes() {
+		mux.Handle(rt.Pattern(), rt.Handler)
+	}
 }
 
 // auth lets a request through when it carries one of the tokens as
