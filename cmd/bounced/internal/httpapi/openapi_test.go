@@ -44,11 +44,15 @@ func loadOpenAPI(t *testing.T) *openapi3.T {
 	return doc
 }
 
-// recordingMux records the patterns Register adds.
-type recordingMux struct{ patterns []string }
+// recordingMux records the patterns Register adds to its ServeMux.
+type recordingMux struct {
+	*http.ServeMux
+	patterns []string
+}
 
-func (m *recordingMux) Handle(pattern string, _ http.Handler) {
+func (m *recordingMux) Handle(pattern string, h http.Handler) {
 	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
 }
 
 // unusedStore satisfies httpapi.Store for tests that only list routes; any
@@ -64,13 +68,17 @@ func servedRoutes(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mux recordingMux
+	mux := recordingMux{ServeMux: http.NewServeMux()}
 	api.Register(&mux)
 	var out []string
 	for _, p := range mux.patterns {
 		method, path, ok := strings.Cut(p, " ")
 		if !ok || strings.HasPrefix(method, "/") {
-			t.Errorf("route %q has no method: every API route names one", p)
+			// The catch-alls that answer 404 and 405 as JSON; every
+			// other route names its method.
+			if p != "/v1/" && p != "/metrics" {
+				t.Errorf("route %q has no method: every API route names one", p)
+			}
 			continue
 		}
 		path = strings.ReplaceAll(path, "...}", "}")
@@ -189,6 +197,7 @@ func TestOpenAPIResponses(t *testing.T) {
 	doc := loadOpenAPI(t)
 	f := newFixture(t)
 	f.suppress("user_unknown", "jane.doe@example.org", "joe@example.net", "max@example.com")
+	f.hold(5) // h0@flood.example in force, h1 to h4 held
 	huge := `{"addresses": ["` + strings.Repeat("a", httpapi.MaxBodyBytes) + `"]}`
 
 	seen := map[string]bool{}
@@ -237,7 +246,8 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET /v1/suppressions/{address}", "/v1/suppressions/" + esc("Jane.Doe@Example.org"), tokenNew, "", 200},
 		{"GET /v1/suppressions/{address}", "/v1/suppressions/" + esc("nobody@example.org"), tokenNew, "", 404},
 		{"GET /v1/suppressions/{address}", "/v1/suppressions/not-an-address", tokenNew, "", 400},
-		{"POST /v1/suppressions/check", "/v1/suppressions/check", tokenNew, `{"addresses": ["jane.doe@example.org", "new@example.org", "bogus"]}`, 200},
+		{"POST /v1/suppressions/check", "/v1/suppressions/check", tokenNew, `{"addresses": ["jane.doe@example.org", "new@example.org", " <Max@EXAMPLE.com> "]}`, 200},
+		{"POST /v1/suppressions/check", "/v1/suppressions/check", tokenNew, `{"addresses": ["jane.doe@example.org", "bogus"]}`, 400},
 		{"POST /v1/suppressions/check", "/v1/suppressions/check", tokenNew, `{"addresses": "jane.doe@example.org"}`, 400},
 		{"POST /v1/suppressions/check", "/v1/suppressions/check", tokenNew, huge, 413},
 		{"POST /v1/suppressions", "/v1/suppressions", tokenNew, `{"address": "new@example.org", "reason": "complaint", "note": "by phone"}`, 201},
@@ -247,6 +257,17 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"DELETE /v1/suppressions/{address}", "/v1/suppressions/" + esc("joe@example.net") + "?reason=again", tokenNew, "", 404},
 		{"DELETE /v1/suppressions/{address}", "/v1/suppressions/" + esc("max@example.com"), tokenNew, "", 400},
 		{"DELETE /v1/suppressions/{address}", "/v1/suppressions/" + esc("max@example.com"), tokenNew, huge, 413},
+		{"GET /v1/suppressions/held", "/v1/suppressions/held?limit=2", tokenNew, "", 200},
+		{"GET /v1/suppressions/held", "/v1/suppressions/held?cursor=%21", tokenNew, "", 400},
+		{"POST /v1/suppressions/held/release", "/v1/suppressions/held/release", tokenNew, `{"addresses": ["h1@flood.example", "nobody@example.org"], "reason": "checked"}`, 200},
+		{"POST /v1/suppressions/held/release", "/v1/suppressions/held/release", tokenNew, `{"addresses": ["nobody@example.org"]}`, 404},
+		{"POST /v1/suppressions/held/release", "/v1/suppressions/held/release", tokenNew, `{}`, 400},
+		{"POST /v1/suppressions/held/release", "/v1/suppressions/held/release", tokenNew, huge, 413},
+		{"POST /v1/suppressions/held/discard", "/v1/suppressions/held/discard", tokenNew, `{"addresses": ["h2@flood.example"], "reason": "forged"}`, 200},
+		{"POST /v1/suppressions/held/discard", "/v1/suppressions/held/discard", tokenNew, `{"all": true, "reason": "forged"}`, 200},
+		{"POST /v1/suppressions/held/discard", "/v1/suppressions/held/discard", tokenNew, `{"all": true, "reason": "again"}`, 404},
+		{"POST /v1/suppressions/held/discard", "/v1/suppressions/held/discard", tokenNew, `{"all": true}`, 400},
+		{"POST /v1/suppressions/held/discard", "/v1/suppressions/held/discard", tokenNew, huge, 413},
 		{"GET /v1/openapi.json", "/v1/openapi.json", tokenNew, "", 200},
 		{"GET /metrics", "/metrics", tokenNew, "", 200},
 	} {
@@ -281,6 +302,9 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST /v1/suppressions/check", "/v1/suppressions/check", tokenNew, `{"addresses": ["jane.doe@example.org"]}`, 503},
 		{"POST /v1/suppressions", "/v1/suppressions", tokenNew, `{"address": "x@example.org", "reason": "complaint"}`, 503},
 		{"DELETE /v1/suppressions/{address}", "/v1/suppressions/" + esc("jane.doe@example.org") + "?reason=x", tokenNew, "", 503},
+		{"GET /v1/suppressions/held", "/v1/suppressions/held", tokenNew, "", 503},
+		{"POST /v1/suppressions/held/release", "/v1/suppressions/held/release", tokenNew, `{"all": true}`, 503},
+		{"POST /v1/suppressions/held/discard", "/v1/suppressions/held/discard", tokenNew, `{"all": true, "reason": "x"}`, 503},
 	} {
 		run(down.URL, down.Client(), ex)
 	}
