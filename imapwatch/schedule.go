@@ -2,6 +2,7 @@ package imapwatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -51,13 +52,17 @@ func (s *Scheduler) Statuses() []Status {
 // worker so the mailbox keeps its schedule.
 func (s *Scheduler) Run(ctx context.Context) error {
 	c := cron.New(cron.WithLogger(cronLogger{s.log}))
-	for _, w := range s.watchers {
-		if _, err := cron.ParseStandard(w.m.Schedule); err != nil {
+	intervals := make([]time.Duration, len(s.watchers))
+	for i, w := range s.watchers {
+		spec, err := cron.ParseStandard(w.m.Schedule)
+		if err != nil {
 			return fmt.Errorf("scheduling mailbox %s: %w", w.m.Name, err)
 		}
+		intervals[i] = scheduleInterval(spec, time.Now())
 	}
 	var wg sync.WaitGroup
-	for _, w := range s.watchers {
+	for i, w := range s.watchers {
+		interval := intervals[i]
 		kick := make(chan struct{}, 1)
 		knock := func() {
 			select {
@@ -69,7 +74,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return fmt.Errorf("scheduling mailbox %s: %w", w.m.Name, err)
 		}
 		knock() // first pass at start
-		wg.Go(func() { w.worker(ctx, kick) })
+		wg.Go(func() { w.worker(ctx, kick, interval) })
 		if w.m.Idle {
 			wg.Go(func() { w.idle(ctx, knock) })
 		}
@@ -83,22 +88,68 @@ func (s *Scheduler) Run(ctx context.Context) error {
 }
 
 // worker runs a pass per knock until ctx is done.
-func (w *Watcher) worker(ctx context.Context, kick <-chan struct{}) {
+//
+// A pass that failed in a way a retry may heal (PostgreSQL or the IMAP
+// server unreachable) is run again without waiting for the next tick:
+// after Options.Backoff, then twice as long each time, at most interval
+// (the schedule's period), until a pass succeeds. A pass that cannot heal
+// (NotRetriedError: certificate, login, configuration) or that panicked
+// waits for the next tick.
+func (w *Watcher) worker(ctx context.Context, kick <-chan struct{}, interval time.Duration) {
+	var (
+		retry   <-chan time.Time
+		backoff time.Duration
+	)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-kick:
+		case <-retry:
 		}
-		w.safePass(ctx)
+		retry = nil
+		err := w.safePass(ctx)
+		var notRetried *NotRetriedError
+		if err == nil || ctx.Err() != nil || errors.As(err, &notRetried) || errors.Is(err, errPanicked) {
+			backoff = 0
+			continue
+		}
+		backoff = nextBackoff(backoff, w.opts.Backoff, interval)
+		w.log.Warn("pass failed, trying again before the next scheduled tick", "retry_in", backoff)
+		retry = time.After(backoff)
 	}
 }
 
-// safePass runs one pass, logs its outcome and turns a panic into an error.
-func (w *Watcher) safePass(ctx context.Context) {
+// nextBackoff returns the wait before the next retry of a failed pass:
+// first, then twice the previous one, never more than ceiling (when > 0).
+func nextBackoff(prev, first, ceiling time.Duration) time.Duration {
+	next := first
+	if prev > 0 {
+		next = prev * 2
+	}
+	if ceiling > 0 && next > ceiling {
+		next = ceiling
+	}
+	return next
+}
+
+// scheduleInterval returns the period of a schedule: the time between its
+// next two activations after now.
+func scheduleInterval(spec cron.Schedule, now time.Time) time.Duration {
+	first := spec.Next(now)
+	return spec.Next(first).Sub(first)
+}
+
+// errPanicked marks a pass that panicked.
+var errPanicked = errors.New("pass panicked")
+
+// safePass runs one pass, logs its outcome and turns a panic into an error
+// wrapping errPanicked. It returns the pass's error.
+func (w *Watcher) safePass(ctx context.Context) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			w.finish(Stats{}, fmt.Errorf("panic: %v", v))
+			err = fmt.Errorf("%w: %v", errPanicked, v)
+			w.finish(Stats{}, err)
 			w.log.Error("pass panicked", "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
@@ -113,6 +164,7 @@ func (w *Watcher) safePass(ctx context.Context) {
 	default:
 		w.log.Debug("pass done, nothing new", "stats", st)
 	}
+	return err
 }
 
 // idle keeps an IDLE connection on the mailbox and knocks when the server

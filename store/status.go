@@ -83,17 +83,20 @@ type SuppressionActivity struct {
 	InForce int64 // suppressions in force now
 	Started int64 // suppressions in force now that started in the period
 	Lifted  int64 // suppressions lifted by hand in the period
+	Held    int64 // suppressions the brake holds now, waiting to be released or discarded
 }
 
 // SuppressionActivity counts the suppressions in force, those of them that
-// started since since, and the lifts by hand since since.
+// started since since, the lifts by hand since since, and the suppressions
+// held by the brake.
 func (s *Store) SuppressionActivity(ctx context.Context, since time.Time) (SuppressionActivity, error) {
 	var a SuppressionActivity
 	err := s.pool.QueryRow(ctx, `
 		SELECT (SELECT count(*) FROM suppressions WHERE `+inForceAt+`),
 		       (SELECT count(*) FROM suppressions WHERE active_since >= $2 AND `+inForceAt+`),
-		       (SELECT count(*) FROM suppression_audit WHERE action = 'lift' AND at >= $2)`,
-		s.clock(), since).Scan(&a.InForce, &a.Started, &a.Lifted)
+		       (SELECT count(*) FROM suppression_audit WHERE action = 'lift' AND at >= $2),
+		       (SELECT count(*) FROM held_suppressions)`,
+		s.clock(), since).Scan(&a.InForce, &a.Started, &a.Lifted, &a.Held)
 	if err != nil {
 		return SuppressionActivity{}, fmt.Errorf("counting suppression activity: %w", err)
 	}

@@ -63,10 +63,20 @@ func runCheckConfig(ctx context.Context, e env, args []string) int {
 	for _, m := range cfg.Mailboxes {
 		fmt.Fprintf(e.stdout, "  %s: %s@%s %s (tls %s, auth %s), schedule %q, idle %v, disposition %s\n",
 			m.Name, m.Username, m.Address, m.Folder, m.TLS, m.Auth, m.Schedule, m.Idle, m.Disposition)
+		fmt.Fprintf(e.stdout, "    brake: at most %s new suppressions per message and %s per hour; beyond, they are held\n",
+			brakeLimit(m.MaxSuppressionsPerMessage), brakeLimit(m.MaxSuppressionsPerHour))
 	}
 	for _, w := range cfg.Webhooks {
 		fmt.Fprintf(e.stdout, "  webhook %s: %s, batch_size %d, timeout %s, poll_interval %s, start %s\n",
 			w.Name, w.Redacted(), w.BatchSize, w.Timeout, w.PollInterval, w.Start)
 	}
 	return 0
+}
+
+// brakeLimit describes one limit of the brake; 0 turns it off.
+func brakeLimit(n int) string {
+	if n == 0 {
+		return "unlimited"
+	}
+	return fmt.Sprint(n)
 }

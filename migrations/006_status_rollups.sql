@@ -1,4 +1,4 @@
--- 004: what the status page reads, kept small enough to answer in
+-- 006: what the status page reads, kept small enough to answer in
 -- milliseconds with millions of events.
 --
 -- bounce_daily and message_daily are roll-ups of bounce_events and
