@@ -37,6 +37,11 @@ const (
 	DefaultDBMaxConns         = 4
 	DefaultMaxParallel        = 4
 	DefaultTakeoverAfter      = 30 * time.Second
+
+	// The brake on mass suppression (DESIGN.md, "Authenticity"): new
+	// suppressions beyond these are held until released by hand.
+	DefaultMaxSuppressionsPerMessage = 100
+	DefaultMaxSuppressionsPerHour    = 5000
 )
 
 // TLSMode says how the IMAP connection is secured.
@@ -175,6 +180,13 @@ type Mailbox struct {
 	UnrecognizedFolder string
 	Timeout            time.Duration // per network step
 	CorrelationHeaders []string      // nil: the parser's defaults
+
+	// MaxSuppressionsPerMessage and MaxSuppressionsPerHour are the brake:
+	// new suppressions beyond them (per bounce message, per hour of this
+	// mailbox) are held, not put in force, until released by hand. 0
+	// turns a limit off.
+	MaxSuppressionsPerMessage int
+	MaxSuppressionsPerHour    int
 }
 
 // Problems is every problem found in a configuration. Its Error lists them one
@@ -340,6 +352,9 @@ func decodeMailbox(d *decoder, s *section) Mailbox {
 		UnrecognizedFolder: DefaultUnrecognizedFolder,
 		Timeout:            DefaultTimeout,
 		Token:              TokenSource{Lifetime: DefaultTokenLifetime},
+
+		MaxSuppressionsPerMessage: DefaultMaxSuppressionsPerMessage,
+		MaxSuppressionsPerHour:    DefaultMaxSuppressionsPerHour,
 	}
 	for _, e := range s.entries {
 		switch e.key {
@@ -389,6 +404,10 @@ func decodeMailbox(d *decoder, s *section) Mailbox {
 			m.UnrecognizedFolder = e.value
 		case "timeout":
 			m.Timeout = d.duration(e, DefaultTimeout)
+		case "max_suppressions_per_message":
+			m.MaxSuppressionsPerMessage = d.int(e, 0, maxSuppressionLimit)
+		case "max_suppressions_per_hour":
+			m.MaxSuppressionsPerHour = d.int(e, 0, maxSuppressionLimit)
 		case "correlation_headers":
 			m.CorrelationHeaders = []string{}
 			for _, h := range strings.Split(e.value, ",") {
@@ -403,6 +422,10 @@ func decodeMailbox(d *decoder, s *section) Mailbox {
 	m.validate(d, s.line)
 	return m
 }
+
+// maxSuppressionLimit bounds the brake's settings: far above any real
+// list's hourly bounces, low enough to catch a stray digit.
+const maxSuppressionLimit = 10_000_000
 
 func (m *Mailbox) validate(d *decoder, line int) {
 	at := entry{line: line, key: "[mailbox]"}

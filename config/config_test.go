@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,9 @@ func TestExampleFileIsValid(t *testing.T) {
 	}
 	if len(cfg.Mailboxes) != 1 {
 		t.Fatalf("mailboxes = %d, want 1", len(cfg.Mailboxes))
+	}
+	if host, _, err := net.SplitHostPort(cfg.Listen); err != nil || !net.ParseIP(host).IsLoopback() {
+		t.Errorf("the example listens on %q, want a loopback address", cfg.Listen)
 	}
 	m := cfg.Mailboxes[0]
 	if m.Name != "bounces" || m.TLS != TLSImplicit || m.MaxSize != 25<<20 || !m.Idle || m.Password.Env != "BOUNCED_IMAP_PASSWORD" {

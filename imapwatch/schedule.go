@@ -94,12 +94,14 @@ func (s *Scheduler) Statuses() []Status {
 func (s *Scheduler) Run(ctx context.Context) error {
 	c := cron.New(cron.WithLogger(cronLogger{s.log}))
 	scheds := make([]cron.Schedule, len(s.watchers))
+	intervals := make([]time.Duration, len(s.watchers))
 	for i, w := range s.watchers {
 		sc, err := cron.ParseStandard(w.m.Schedule)
 		if err != nil {
 			return fmt.Errorf("scheduling mailbox %s: %w", w.m.Name, err)
 		}
 		scheds[i] = sc
+		intervals[i] = scheduleInterval(sc, time.Now())
 	}
 	var sem chan struct{}
 	if s.opts.MaxParallel > 0 {
@@ -111,6 +113,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	for i, w := range s.watchers {
 		sl := newSlot(w)
 		slots[i] = sl
+		interval := intervals[i]
 		kick := make(chan struct{}, 1)
 		knock := func() {
 			select {
@@ -134,7 +137,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			s.coord.slots[w.m.Name] = sl
 			s.coord.names = append(s.coord.names, w.m.Name)
 		}
-		wg.Go(func() { s.worker(ctx, sl, kick, sem) })
+		wg.Go(func() { s.worker(ctx, sl, kick, sem, interval) })
 		if w.m.Idle {
 			wg.Go(func() {
 				for {
@@ -162,18 +165,31 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // jitterOf returns the most a tick of sc is delayed: a tenth of its
 // interval, at most five seconds.
 func jitterOf(sc cron.Schedule) time.Duration {
-	t1 := sc.Next(time.Now())
-	return min(sc.Next(t1).Sub(t1)/10, 5*time.Second)
+	return min(scheduleInterval(sc, time.Now())/10, 5*time.Second)
 }
 
 // worker runs a pass per knock, under the slot's lease, until ctx is done.
-func (s *Scheduler) worker(ctx context.Context, sl *slot, kick <-chan struct{}, sem chan struct{}) {
+//
+// A pass that failed in a way a retry may heal (PostgreSQL or the IMAP
+// server unreachable) is run again without waiting for the next tick:
+// after Options.Backoff, then twice as long each time, at most interval
+// (the schedule's period), until a pass succeeds. A pass that cannot heal
+// (NotRetriedError: certificate, login, configuration), that panicked, or
+// whose lease ended waits for the next tick.
+func (s *Scheduler) worker(ctx context.Context, sl *slot, kick <-chan struct{}, sem chan struct{}, interval time.Duration) {
+	var (
+		retry   <-chan time.Time
+		backoff time.Duration
+	)
+	w := sl.w
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-kick:
+		case <-retry:
 		}
+		retry = nil
 		if sem != nil {
 			select {
 			case sem <- struct{}{}:
@@ -181,30 +197,68 @@ func (s *Scheduler) worker(ctx context.Context, sl *slot, kick <-chan struct{}, 
 				return
 			}
 		}
-		if l, lctx, ok := sl.begin(); ok {
-			sl.w.safePass(lctx, l)
-			if s.coord != nil {
-				s.coord.passEnded(ctx, sl)
-			} else {
-				sl.mu.Lock()
-				sl.running = false
-				sl.mu.Unlock()
+		l, lctx, ok := sl.begin()
+		if !ok {
+			w.log.Debug("pass skipped: another replica holds this mailbox")
+			if sem != nil {
+				<-sem
 			}
+			continue
+		}
+		err := w.safePass(lctx, l)
+		leaseEnded := lctx.Err() != nil
+		if s.coord != nil {
+			s.coord.passEnded(ctx, sl)
 		} else {
-			sl.w.log.Debug("pass skipped: another replica holds this mailbox")
+			sl.mu.Lock()
+			sl.running = false
+			sl.mu.Unlock()
 		}
 		if sem != nil {
 			<-sem
 		}
+		var notRetried *NotRetriedError
+		if err == nil || ctx.Err() != nil || leaseEnded || errors.Is(err, store.ErrLeaseLost) ||
+			errors.As(err, &notRetried) || errors.Is(err, errPanicked) {
+			backoff = 0
+			continue
+		}
+		backoff = nextBackoff(backoff, w.opts.Backoff, interval)
+		w.log.Warn("pass failed, trying again before the next scheduled tick", "retry_in", backoff)
+		retry = time.After(backoff)
 	}
 }
 
+// nextBackoff returns the wait before the next retry of a failed pass:
+// first, then twice the previous one, never more than ceiling (when > 0).
+func nextBackoff(prev, first, ceiling time.Duration) time.Duration {
+	next := first
+	if prev > 0 {
+		next = prev * 2
+	}
+	if ceiling > 0 && next > ceiling {
+		next = ceiling
+	}
+	return next
+}
+
+// scheduleInterval returns the period of a schedule: the time between its
+// next two activations after now.
+func scheduleInterval(spec cron.Schedule, now time.Time) time.Duration {
+	first := spec.Next(now)
+	return spec.Next(first).Sub(first)
+}
+
+// errPanicked marks a pass that panicked.
+var errPanicked = errors.New("pass panicked")
+
 // safePass runs one pass under lease l, logs its outcome and turns a panic
-// into an error.
-func (w *Watcher) safePass(ctx context.Context, l store.Lease) {
+// into an error wrapping errPanicked. It returns the pass's error.
+func (w *Watcher) safePass(ctx context.Context, l store.Lease) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			w.finish(Stats{}, fmt.Errorf("panic: %v", v))
+			err = fmt.Errorf("%w: %v", errPanicked, v)
+			w.finish(Stats{}, err)
 			w.log.Error("pass panicked", "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
@@ -226,6 +280,7 @@ func (w *Watcher) safePass(ctx context.Context, l store.Lease) {
 	default:
 		w.log.Debug("pass done, nothing new", "stats", st)
 	}
+	return err
 }
 
 // idle keeps an IDLE connection on the mailbox and knocks when the server

@@ -2,6 +2,8 @@ package imapwatch
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +66,7 @@ type Stats struct {
 	Unrecognized int   // kept in the unrecognized folder
 	Failed       int   // could not be parsed, kept in the unrecognized folder
 	Duplicates   int   // already in the ledger
+	Held         int   // new suppressions held by the brake
 	Skipped      bool  // another replica holds the mailbox's lease
 	Rescanned    bool  // UIDVALIDITY changed, the mailbox was read from UID 1
 	Duration     time.Duration
@@ -75,7 +78,7 @@ func (s Stats) LogValue() slog.Value {
 		slog.Int("messages", s.Messages), slog.Int64("bytes", s.Bytes),
 		slog.Int("batches", s.Batches), slog.Int("processed", s.Processed),
 		slog.Int("unrecognized", s.Unrecognized), slog.Int("failed", s.Failed),
-		slog.Int("duplicates", s.Duplicates), slog.Bool("skipped", s.Skipped),
+		slog.Int("duplicates", s.Duplicates), slog.Int("held", s.Held), slog.Bool("skipped", s.Skipped),
 		slog.Bool("rescanned", s.Rescanned), slog.Duration("duration", s.Duration),
 	)
 }
@@ -101,6 +104,7 @@ type Totals struct {
 	Unrecognized  uint64 // messages kept in the unrecognized folder
 	Failed        uint64 // messages that could not be parsed
 	Duplicates    uint64 // messages already in the ledger
+	Held          uint64 // new suppressions held by the brake
 }
 
 // add counts one finished pass.
@@ -116,6 +120,7 @@ func (t *Totals) add(st Stats, err error) {
 	t.Unrecognized += uint64(st.Unrecognized)
 	t.Failed += uint64(st.Failed)
 	t.Duplicates += uint64(st.Duplicates)
+	t.Held += uint64(st.Held)
 }
 
 // Watcher works one mailbox. Its Pass may be called from one goroutine at a
@@ -285,6 +290,9 @@ func (w *Watcher) pass(ctx context.Context, l store.Lease) (Stats, error) {
 		if err == nil {
 			return st, nil
 		}
+		if why, ok := cannotHeal(err); ok {
+			return st, &NotRetriedError{Err: err, Why: why}
+		}
 		if ctx.Err() != nil || !retryable(err) || attempt >= w.opts.Attempts {
 			return st, err
 		}
@@ -308,7 +316,44 @@ func (e errRecorder) Unwrap() error { return e.err }
 // retryable reports whether a fresh connection may cure err.
 func retryable(err error) bool {
 	var rec errRecorder
-	return !errors.As(err, &rec) && !errors.Is(err, ErrAuth) && !errors.Is(err, errStopped)
+	_, permanent := cannotHeal(err)
+	return !errors.As(err, &rec) && !permanent && !errors.Is(err, errStopped)
+}
+
+// NotRetriedError is the error of a pass that failed in a way retrying
+// cannot heal: the server refused the login, its certificate failed
+// verification, or the configuration is wrong. The pass is not retried, and
+// the scheduler does not retry it before the next scheduled tick; Why says
+// which of these it was.
+type NotRetriedError struct {
+	Err error
+	Why string
+}
+
+func (e *NotRetriedError) Error() string {
+	return e.Err.Error() + " (not retried: " + e.Why + ")"
+}
+
+func (e *NotRetriedError) Unwrap() error { return e.Err }
+
+// cannotHeal reports whether err is one that no retry of the pass cures,
+// and why.
+func cannotHeal(err error) (why string, ok bool) {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &hostname), errors.As(err, &invalid):
+		return "the server's certificate failed verification; fix the certificate, ca_file or server_name", true
+	case errors.Is(err, ErrAuth):
+		return "the server refused the login; fix the credentials", true
+	case errors.Is(err, ErrConfig):
+		return "the configuration is wrong; fix it and reload", true
+	}
+	return "", false
 }
 
 // errStopped reports a pass that stopped between batches on shutdown.

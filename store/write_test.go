@@ -311,26 +311,6 @@ func TestSyncReasonTexts(t *testing.T) {
 	}
 }
 
-func TestNormalizeAddress(t *testing.T) {
-	for in, want := range map[string]string{
-		"User@Example.ORG":      "User@example.org",
-		" <a.b@Sub.Example.> ":  "a.b@sub.example",
-		"\"q@x\"@Example.com":   "\"q@x\"@example.com",
-		"no-at-sign":            "",
-		"@example.org":          "",
-		"user@":                 "",
-		"two words@example.org": "",
-	} {
-		got, _, ok := NormalizeAddress(in)
-		if got != want || ok != (want != "") {
-			t.Errorf("NormalizeAddress(%q) = %q, %v; want %q", in, got, ok, want)
-		}
-	}
-	if d := domainOf(`"News" <news@Sender.Example>`); d != "sender.example" {
-		t.Errorf("domainOf = %q", d)
-	}
-}
-
 // queryInt runs a query returning one integer.
 func queryInt(tb testing.TB, s *Store, sql string, args ...any) int64 {
 	tb.Helper()

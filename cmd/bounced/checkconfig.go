@@ -64,6 +64,8 @@ func runCheckConfig(ctx context.Context, e env, args []string) int {
 	for _, m := range cfg.Mailboxes {
 		fmt.Fprintf(e.stdout, "  %s: %s@%s %s (tls %s, auth %s), schedule %q, idle %v, disposition %s\n",
 			m.Name, m.Username, m.Address, m.Folder, m.TLS, m.Auth, m.Schedule, m.Idle, m.Disposition)
+		fmt.Fprintf(e.stdout, "    brake: at most %s new suppressions per message and %s per hour; beyond, they are held\n",
+			brakeLimit(m.MaxSuppressionsPerMessage), brakeLimit(m.MaxSuppressionsPerHour))
 	}
 	for _, w := range cfg.Webhooks {
 		fmt.Fprintf(e.stdout, "  webhook %s: %s, batch_size %d, timeout %s, poll_interval %s, start %s\n",
@@ -94,4 +96,12 @@ func printArithmetic(w io.Writer, cfg *config.Config, n int) {
 		2*min(cfg.MaxParallel, share), cfg.MaxParallel, idleShare)
 	fmt.Fprintf(w, "  a stopped replica's mailboxes are taken over within %s (takeover_after: leases last %s, renewed every %s)\n",
 		cfg.TakeoverAfter, cfg.TakeoverAfter*3/4, cfg.TakeoverAfter/4)
+}
+
+// brakeLimit describes one limit of the brake; 0 turns it off.
+func brakeLimit(n int) string {
+	if n == 0 {
+		return "unlimited"
+	}
+	return fmt.Sprint(n)
 }

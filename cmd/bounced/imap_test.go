@@ -120,7 +120,8 @@ func TestCheckConfig(t *testing.T) {
 	t.Setenv("BOUNCED_TEST_PW", "pw")
 	good := writeConfig(t, mailboxSection("a", "127.0.0.1:143", "BOUNCED_TEST_PW"))
 	code, out, errOut := runCmd(context.Background(), "check-config", "-config", good)
-	if code != 0 || !strings.Contains(out, "OK, 1 mailbox") || !strings.Contains(out, "a: u@127.0.0.1:143") {
+	if code != 0 || !strings.Contains(out, "OK, 1 mailbox") || !strings.Contains(out, "a: u@127.0.0.1:143") ||
+		!strings.Contains(out, "brake: at most 100 new suppressions per message and 5000 per hour") {
 		t.Errorf("good config: code %d, stdout %q, stderr %q", code, out, errOut)
 	}
 
@@ -217,13 +218,16 @@ func TestRunServesHealthAndStops(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			ready = string(b)
-			if resp.StatusCode == 200 && strings.Contains(ready, "last_success") {
+			rec.mu.Lock()
+			done := rec.messages == 3
+			rec.mu.Unlock()
+			if resp.StatusCode == 200 && done {
 				break
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(ready, `"ready":true`) || !strings.Contains(ready, `"mailbox":"m"`) {
+	if strings.TrimSpace(ready) != `{"ready":true,"mailboxes":[{"mailbox":"m","state":"ok"}]}` {
 		t.Errorf("/readyz = %s", ready)
 	}
 	resp, err := http.Get("http://" + listen + "/healthz")

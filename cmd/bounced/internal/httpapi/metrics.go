@@ -28,6 +28,8 @@ import (
 //	bounced_mailbox_running{mailbox}                 1 during a pass
 //	bounced_suppressions_in_force                    from the database
 //	bounced_suppressions_expiring                    those of them that expire
+//	bounced_suppressions_held                        held by the brake now, from the database
+//	bounced_mailbox_held_suppressions_total{mailbox} suppressions the brake held since the process started
 //	bounced_webhook_pending_events{webhook}          changes not yet acknowledged (counted up to 100,000)
 //	bounced_webhook_delivered_events_total{webhook}  events acknowledged
 //	bounced_webhook_last_delivery_timestamp_seconds{webhook}
@@ -44,8 +46,12 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), MetricsDBTimeout)
 	inForce, expiring, dbErr := a.store.SuppressionCounts(ctx)
 	var hooks []store.WebhookProgress
+	var held int64
 	if dbErr == nil {
 		hooks, dbErr = a.store.WebhookProgress(ctx)
+	}
+	if dbErr == nil {
+		held, dbErr = a.store.HeldCount(ctx)
 	}
 	cancel()
 	if dbErr != nil {
@@ -77,6 +83,8 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 			func(s imapwatch.Status) float64 { return boolValue(s.LastError != "") }},
 		{"bounced_mailbox_running", "gauge", "1 while a pass over the mailbox runs, else 0.",
 			func(s imapwatch.Status) float64 { return boolValue(s.Running) }},
+		{"bounced_mailbox_held_suppressions_total", "counter", "New suppressions the brake held (beyond max_suppressions_per_message or _per_hour) since the process started.",
+			func(s imapwatch.Status) float64 { return float64(s.Totals.Held) }},
 	}
 	for _, f := range perMailbox {
 		m.family(f.name, f.kind, f.help)
@@ -105,6 +113,8 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 		m.sample("bounced_suppressions_in_force", float64(inForce))
 		m.family("bounced_suppressions_expiring", "gauge", "Addresses suppressed now whose suppression expires (soft bounces).")
 		m.sample("bounced_suppressions_expiring", float64(expiring))
+		m.family("bounced_suppressions_held", "gauge", "Suppressions held by the brake, waiting to be released or discarded by hand.")
+		m.sample("bounced_suppressions_held", float64(held))
 		writeWebhookMetrics(m, hooks)
 	}
 	if ls, ok := a.status.(LeaseSource); ok {
