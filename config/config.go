@@ -35,6 +35,14 @@ const (
 	DefaultProcessedFolder    = "Processed"
 	DefaultUnrecognizedFolder = "Unrecognized"
 	DefaultTokenLifetime      = 50 * time.Minute
+	DefaultDBMaxConns         = 4
+	DefaultMaxParallel        = 4
+	DefaultTakeoverAfter      = 30 * time.Second
+
+	// The brake on mass suppression (DESIGN.md, "Authenticity"): new
+	// suppressions beyond these are held until released by hand.
+	DefaultMaxSuppressionsPerMessage = 100
+	DefaultMaxSuppressionsPerHour    = 5000
 )
 
 // TLSMode says how the IMAP connection is secured.
@@ -100,6 +108,31 @@ type Config struct {
 	// EventRetention is how long bounced run keeps bounce events before
 	// pruning them (at least MinEventRetention); 0 keeps them forever.
 	EventRetention time.Duration
+
+	// Replica names this process among the replicas sharing one database:
+	// in the lease table, the ledger and the metrics. Empty means the host
+	// name (see ReplicaName).
+	Replica string
+	// DBMaxConns bounds the PostgreSQL sessions of the connection pool,
+	// whatever the number of mailboxes.
+	DBMaxConns int
+	// MaxParallel bounds the passes one replica runs at once.
+	MaxParallel int
+	// TakeoverAfter bounds how long the mailboxes of a replica whose
+	// heartbeat stopped stay unworked before the others take them over.
+	TakeoverAfter time.Duration
+}
+
+// ReplicaName returns the configured replica name, else the host name,
+// else "bounced".
+func (cfg *Config) ReplicaName() string {
+	if cfg.Replica != "" {
+		return cfg.Replica
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "bounced"
 }
 
 // MinEventRetention is the shortest event_retention accepted: younger events
@@ -148,6 +181,13 @@ type Mailbox struct {
 	UnrecognizedFolder string
 	Timeout            time.Duration // per network step
 	CorrelationHeaders []string      // nil: the parser's defaults
+
+	// MaxSuppressionsPerMessage and MaxSuppressionsPerHour are the brake:
+	// new suppressions beyond them (per bounce message, per hour of this
+	// mailbox) are held, not put in force, until released by hand. 0
+	// turns a limit off.
+	MaxSuppressionsPerMessage int
+	MaxSuppressionsPerHour    int
 }
 
 // Problems is every problem found in a configuration. Its Error lists them one
@@ -192,6 +232,9 @@ func Parse(data []byte) (*Config, Problems) {
 		LogFormat:       "text",
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		DBMaxConns:      DefaultDBMaxConns,
+		MaxParallel:     DefaultMaxParallel,
+		TakeoverAfter:   DefaultTakeoverAfter,
 	}
 	seen := map[string]int{}
 	for _, s := range sections {
@@ -275,6 +318,21 @@ func (cfg *Config) decodeTop(d *decoder, s *section) {
 			}
 		case "api_token":
 			d.fail(e, "tokens do not belong in the file: use api_token_env or api_token_file")
+		case "replica":
+			cfg.Replica = e.value
+			if e.value == "" || strings.ContainsFunc(e.value, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
+				d.fail(e, "want a name without spaces or control characters")
+			}
+		case "db_max_conns":
+			cfg.DBMaxConns = d.int(e, 2, 1000)
+		case "max_parallel_mailboxes":
+			cfg.MaxParallel = d.int(e, 1, 10000)
+		case "takeover_after":
+			cfg.TakeoverAfter = d.duration(e, DefaultTakeoverAfter)
+			if cfg.TakeoverAfter < time.Second {
+				d.fail(e, "at least 1s: the heartbeat runs every quarter of it")
+				cfg.TakeoverAfter = DefaultTakeoverAfter
+			}
 		default:
 			d.fail(e, "unknown setting (mailbox settings belong in a [mailbox NAME] section)")
 		}
@@ -295,6 +353,9 @@ func decodeMailbox(d *decoder, s *section) Mailbox {
 		UnrecognizedFolder: DefaultUnrecognizedFolder,
 		Timeout:            DefaultTimeout,
 		Token:              TokenSource{Lifetime: DefaultTokenLifetime},
+
+		MaxSuppressionsPerMessage: DefaultMaxSuppressionsPerMessage,
+		MaxSuppressionsPerHour:    DefaultMaxSuppressionsPerHour,
 	}
 	for _, e := range s.entries {
 		switch e.key {
@@ -347,6 +408,10 @@ func decodeMailbox(d *decoder, s *section) Mailbox {
 			m.UnrecognizedFolder = e.value
 		case "timeout":
 			m.Timeout = d.duration(e, DefaultTimeout)
+		case "max_suppressions_per_message":
+			m.MaxSuppressionsPerMessage = d.int(e, 0, maxSuppressionLimit)
+		case "max_suppressions_per_hour":
+			m.MaxSuppressionsPerHour = d.int(e, 0, maxSuppressionLimit)
 		case "correlation_headers":
 			m.CorrelationHeaders = []string{}
 			for _, h := range strings.Split(e.value, ",") {
@@ -361,6 +426,10 @@ func decodeMailbox(d *decoder, s *section) Mailbox {
 	m.validate(d, s.line)
 	return m
 }
+
+// maxSuppressionLimit bounds the brake's settings: far above any real
+// list's hourly bounces, low enough to catch a stray digit.
+const maxSuppressionLimit = 10_000_000
 
 func (m *Mailbox) validate(d *decoder, line int) {
 	at := entry{line: line, key: "[mailbox]"}

@@ -107,7 +107,10 @@ func TestMigrateAddressForm(t *testing.T) {
 	}
 	var bob Suppression
 	var lifted *time.Time
-	err = s.pool.QueryRow(ctx, `SELECT `+suppressionColumns+`, lifted_at FROM suppressions WHERE lower(address) LIKE 'bob@%'`).
+	// The columns of the schema at this migration (later ones add more).
+	err = s.pool.QueryRow(ctx, `SELECT address, reason, scope, first_seen, last_seen, bounce_count, expires_at, manual,
+		evidence_message_id, evidence_status, evidence_diagnostic, active_since, updated_at, lifted_at
+		FROM suppressions WHERE lower(address) LIKE 'bob@%'`).
 		Scan(&bob.Address, &bob.Reason, &bob.Scope, &bob.FirstSeen, &bob.LastSeen, &bob.Count, &bob.ExpiresAt,
 			&bob.Manual, &bob.EvidenceMessageID, &bob.EvidenceStatus, &bob.EvidenceDiagnostic, &bob.ActiveSince, &bob.UpdatedAt, &lifted)
 	if err != nil {
@@ -135,7 +138,10 @@ func TestMigrateAddressForm(t *testing.T) {
 	if n := queryInt(t, s, `SELECT count(*) FROM bounce_events WHERE recipient = 'dave@xn--bcher-kva.example' AND recipient_domain = 'xn--bcher-kva.example'`); n != 1 {
 		t.Error("bounce event not rewritten")
 	}
-	// The lookups find the merged rows in any form.
+	// The lookups (of the current schema) find the merged rows in any form.
+	if _, err := migrate(ctx, s.pool, migrations.FS); err != nil {
+		t.Fatalf("applying the later migrations: %v", err)
+	}
 	found, err := s.Suppressed(ctx, []string{"<BOB@BÜCHER.EXAMPLE.>"})
 	if err != nil || len(found) != 1 {
 		t.Errorf("Suppressed after the migration = %v, %v", found, err)

@@ -26,6 +26,15 @@ type DomainCount struct {
 	TopReason string
 }
 
+// AuthenticityCount is the number of bounce events of one authenticity
+// (verified, invalid, unsigned), and of those with the verdict suppress.
+type AuthenticityCount struct {
+	Authenticity string
+	Bounces      int64
+	Addresses    int64
+	Suppressing  int64
+}
+
 // Summary counts the bounce events since a point in time. Auto-replies
 // and delivery reports are recorded events but no bounces: they are
 // counted apart and left out of everything else.
@@ -37,6 +46,9 @@ type Summary struct {
 	DeliveryReports int64         // Action: delivered, relayed or expanded
 	ByReason        []ReasonCount // most bounces first
 	ByDomain        []DomainCount // most bounces first, at most the number asked for
+	// ByAuthenticity counts them by authenticity: how many bounces
+	// provably answer mail we sent. Most bounces first.
+	ByAuthenticity []AuthenticityCount
 }
 
 // isBounce is the SQL condition for a bounce event that is a bounce: not an
@@ -86,6 +98,22 @@ func (s *Store) BounceSummary(ctx context.Context, period time.Duration, domains
 	})
 	if err != nil {
 		return Summary{}, fmt.Errorf("summarising bounces by domain: %w", err)
+	}
+	rows, err = s.pool.Query(ctx, `
+		SELECT authenticity, count(*), count(DISTINCT lower(recipient)) FILTER (WHERE recipient <> ''),
+			count(*) FILTER (WHERE verdict = 'suppress')
+		FROM bounce_events WHERE occurred_at > $1 AND `+isBounce+`
+		GROUP BY authenticity ORDER BY 2 DESC, 1`, sum.Since)
+	if err != nil {
+		return Summary{}, fmt.Errorf("summarising bounces by authenticity: %w", err)
+	}
+	sum.ByAuthenticity, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuthenticityCount, error) {
+		var c AuthenticityCount
+		err := r.Scan(&c.Authenticity, &c.Bounces, &c.Addresses, &c.Suppressing)
+		return c, err
+	})
+	if err != nil {
+		return Summary{}, fmt.Errorf("summarising bounces by authenticity: %w", err)
 	}
 	return sum, nil
 }

@@ -59,17 +59,26 @@ type Suppression struct {
 	EvidenceMessageID  string     `json:"evidence_message_id,omitempty"`
 	EvidenceStatus     string     `json:"evidence_status,omitempty"`
 	EvidenceDiagnostic string     `json:"evidence_diagnostic,omitempty"`
-	ActiveSince        time.Time  `json:"active_since"`
-	UpdatedAt          time.Time  `json:"updated_at"`
+	// EvidenceAuthenticity is the authenticity of the bounce that is the
+	// evidence (verified, invalid or unsigned); empty when added by hand.
+	EvidenceAuthenticity string    `json:"evidence_authenticity,omitempty"`
+	ActiveSince          time.Time `json:"active_since"`
+	UpdatedAt            time.Time `json:"updated_at"`
 }
 
 const suppressionColumns = `address, reason, scope, first_seen, last_seen, bounce_count, expires_at, manual,
-	evidence_message_id, evidence_status, evidence_diagnostic, active_since, updated_at`
+	evidence_message_id, evidence_status, evidence_diagnostic, evidence_authenticity, active_since, updated_at`
+
+// suppressionFields returns the destinations of suppressionColumns in sp.
+func suppressionFields(sp *Suppression) []any {
+	return []any{&sp.Address, &sp.Reason, &sp.Scope, &sp.FirstSeen, &sp.LastSeen, &sp.Count, &sp.ExpiresAt,
+		&sp.Manual, &sp.EvidenceMessageID, &sp.EvidenceStatus, &sp.EvidenceDiagnostic, &sp.EvidenceAuthenticity,
+		&sp.ActiveSince, &sp.UpdatedAt}
+}
 
 func scanSuppression(row pgx.Row) (Suppression, error) {
 	var sp Suppression
-	err := row.Scan(&sp.Address, &sp.Reason, &sp.Scope, &sp.FirstSeen, &sp.LastSeen, &sp.Count, &sp.ExpiresAt,
-		&sp.Manual, &sp.EvidenceMessageID, &sp.EvidenceStatus, &sp.EvidenceDiagnostic, &sp.ActiveSince, &sp.UpdatedAt)
+	err := row.Scan(suppressionFields(&sp)...)
 	return sp, err
 }
 
@@ -149,9 +158,7 @@ func (s *Store) Suppressed(ctx context.Context, addrs []string) (map[string]Supp
 	for rows.Next() {
 		var i int64
 		var sp Suppression
-		err := rows.Scan(&i, &sp.Address, &sp.Reason, &sp.Scope, &sp.FirstSeen, &sp.LastSeen, &sp.Count,
-			&sp.ExpiresAt, &sp.Manual, &sp.EvidenceMessageID, &sp.EvidenceStatus, &sp.EvidenceDiagnostic,
-			&sp.ActiveSince, &sp.UpdatedAt)
+		err := rows.Scan(append([]any{&i}, suppressionFields(&sp)...)...)
 		if err != nil {
 			return nil, fmt.Errorf("checking addresses: %w", err)
 		}
@@ -187,8 +194,8 @@ func (s *Store) AddSuppression(ctx context.Context, address, reason, actor, note
 		}
 		row := tx.QueryRow(ctx, `
 			INSERT INTO suppressions AS s (address, reason, scope, first_seen, last_seen, bounce_count, expires_at,
-				evidence_diagnostic, manual, active_since, updated_at)
-			VALUES ($2, $3, $4, $1, $1, 0, NULL, $5, true, $1, $1)
+				evidence_diagnostic, evidence_authenticity, manual, active_since, updated_at)
+			VALUES ($2, $3, $4, $1, $1, 0, NULL, $5, '', true, $1, $1)
 			ON CONFLICT ((lower(address))) DO UPDATE SET
 				reason = excluded.reason,
 				scope = excluded.scope,
@@ -200,6 +207,7 @@ func (s *Store) AddSuppression(ctx context.Context, address, reason, actor, note
 				evidence_message_id = CASE WHEN `+inForce+` THEN s.evidence_message_id ELSE '' END,
 				evidence_status = CASE WHEN `+inForce+` THEN s.evidence_status ELSE '' END,
 				evidence_diagnostic = CASE WHEN `+inForce+` THEN s.evidence_diagnostic ELSE excluded.evidence_diagnostic END,
+				evidence_authenticity = CASE WHEN `+inForce+` THEN s.evidence_authenticity ELSE '' END,
 				active_since = CASE WHEN `+inForce+` THEN s.active_since ELSE excluded.active_since END,
 				lifted_at = NULL,
 				updated_at = excluded.updated_at
@@ -213,6 +221,10 @@ func (s *Store) AddSuppression(ctx context.Context, address, reason, actor, note
 			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, SuppressionChannel, sp.Address); err != nil {
 				return err
 			}
+		}
+		// A held suppression of the address is settled by this one.
+		if _, err := tx.Exec(ctx, `DELETE FROM held_suppressions WHERE lower(address) = lower($1)`, addr); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO suppression_audit (address, action, actor, note, reason, at)
 			VALUES ($1, 'add', $2, $3, $4, $5)`, sp.Address, actor, note, reason, now)
@@ -276,7 +288,7 @@ func (s *Store) LiftSuppression(ctx context.Context, address, actor, why string)
 // AuditEntry is one manual change to the suppression list.
 type AuditEntry struct {
 	Address string    `json:"address"`
-	Action  string    `json:"action"` // "add" or "lift"
+	Action  string    `json:"action"` // "add", "lift", "release" or "discard"
 	Actor   string    `json:"actor"`
 	Note    string    `json:"note"`
 	Reason  string    `json:"reason"`

@@ -46,10 +46,6 @@ func (r *countingRecorder) WriteBatch(ctx context.Context, b store.Batch) (store
 	return store.BatchResult{Messages: len(b.Messages)}, nil
 }
 
-func (r *countingRecorder) LockMailbox(ctx context.Context, mailbox string) (func(), bool, error) {
-	return func() {}, true, nil
-}
-
 // useRecorder makes the commands open rec instead of the store.
 func useRecorder(t *testing.T, rec imapwatch.Recorder) {
 	old := recorderOpener
@@ -124,7 +120,8 @@ func TestCheckConfig(t *testing.T) {
 	t.Setenv("BOUNCED_TEST_PW", "pw")
 	good := writeConfig(t, mailboxSection("a", "127.0.0.1:143", "BOUNCED_TEST_PW"))
 	code, out, errOut := runCmd(context.Background(), "check-config", "-config", good)
-	if code != 0 || !strings.Contains(out, "OK, 1 mailbox") || !strings.Contains(out, "a: u@127.0.0.1:143") {
+	if code != 0 || !strings.Contains(out, "OK, 1 mailbox") || !strings.Contains(out, "a: u@127.0.0.1:143") ||
+		!strings.Contains(out, "brake: at most 100 new suppressions per message and 5000 per hour") {
 		t.Errorf("good config: code %d, stdout %q, stderr %q", code, out, errOut)
 	}
 

@@ -38,6 +38,15 @@ func writeReport(ctx context.Context, w io.Writer, s *store.Store, lang string, 
 		return err
 	}
 	fmt.Fprintf(w, "Suppressions in force: %d (%d of them expire)\n", inForce, expiring)
+	held, err := s.HeldCount(ctx)
+	if err != nil {
+		return err
+	}
+	if held > 0 {
+		fmt.Fprintf(w, "Suppressions held by the brake: %d, not in force (bounced suppressions held; release or discard them)\n", held)
+	} else {
+		fmt.Fprintln(w, "Suppressions held by the brake: 0")
+	}
 
 	for _, p := range []struct {
 		name   string
@@ -67,6 +76,15 @@ func writeReport(ctx context.Context, w io.Writer, s *store.Store, lang string, 
 		fmt.Fprintln(tw, "  by recipient domain\tbounces\taddresses\tmostly\t")
 		for _, c := range sum.ByDomain {
 			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t\n", termSafe(c.Domain), c.Bounces, c.Addresses, c.TopReason)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  by authenticity\tbounces\taddresses\tverdict suppress\t")
+		for _, c := range sum.ByAuthenticity {
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t\n", c.Authenticity, c.Bounces, c.Addresses, c.Suppressing)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func TestReportCommand(t *testing.T) {
 	autoReply.Kind = dsn.KindAutoReply
 	b := store.Batch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 6}
 	for i, r := range []*dsn.Report{
-		report("a@gmail.example", unknown),
+		verified(report("a@gmail.example", unknown)),
 		report("b@gmail.example", unknown),
 		report("c@web.example", blocked),
 		report("d@old.example", unknown), // 3 days ago: in the 7-day count only
@@ -82,8 +83,26 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("incident or its fix missing:\n%s", out)
 	}
 
+	if !strings.Contains(out, "Suppressions held by the brake: 0") {
+		t.Errorf("held count missing:\n%s", out)
+	}
+	// by authenticity: bounces, addresses, verdict suppress.
+	for _, want := range []string{"verified 1 1 1", "unsigned 2 2 1"} {
+		if !slices.ContainsFunc(strings.Split(day, "\n"), func(l string) bool { return strings.Join(strings.Fields(l), " ") == want }) {
+			t.Errorf("24-hour part lacks the authenticity line %q:\n%s", want, day)
+		}
+	}
+
 	_, out, _ = runDB(t, "report", "--lang", "de", "--database-url", url)
 	if !strings.Contains(out, "fix: Austragung bei der genannten Liste beantragen.") {
 		t.Errorf("German fix missing:\n%s", out)
 	}
+}
+
+// verified marks every recipient of r as bounced to a verified return path.
+func verified(r *dsn.Report) *dsn.Report {
+	for i := range r.Recipients {
+		r.Recipients[i].Authenticity = dsn.AuthenticityVerified
+	}
+	return r
 }

@@ -99,6 +99,10 @@ type Store interface {
 	LiftSuppression(ctx context.Context, address, actor, why string) (store.Suppression, error)
 	SuppressionCounts(ctx context.Context) (inForce, expiring int64, err error)
 	WebhookProgress(ctx context.Context) ([]store.WebhookProgress, error)
+	EachHeld(ctx context.Context, opts store.ListOptions, fn func(store.HeldSuppression) error) error
+	HeldCount(ctx context.Context) (int64, error)
+	ReleaseHeld(ctx context.Context, sel store.HeldSelection, actor, note string) (store.ReleaseResult, error)
+	DiscardHeld(ctx context.Context, sel store.HeldSelection, actor, note string) ([]string, error)
 }
 
 // StatusSource reports the state of every mailbox. *imapwatch.Scheduler
@@ -172,7 +176,20 @@ func (a *API) SetTokens(tokens []config.Secret) error {
 	return nil
 }
 
-// Register adds the API's routes to mux, every one behind authentication:
+// Route is one route of the API: a method and a path pattern of
+// net/http's ServeMux ("/v1/suppressions/{address}") and its handler,
+// authentication included.
+type Route struct {
+	Method, Path string
+	Handler      http.Handler
+}
+
+// Pattern is the route's ServeMux pattern, "METHOD PATH".
+func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
+
+// Routes returns every route of the API, each behind authentication. It is
+// the one table of the API's routes: Register serves it, and the tests
+// compare it with the OpenAPI document (openapi.json).
 //
 //	GET    /v1/suppressions             a page of the list (limit, cursor, since)
 //	GET    /v1/suppressions.csv         the whole list as CSV
@@ -180,20 +197,44 @@ func (a *API) SetTokens(tokens []config.Secret) error {
 //	POST   /v1/suppressions/check       bulk check {"addresses": [...]}
 //	POST   /v1/suppressions             suppress by hand {"address", "reason", "note"}
 //	DELETE /v1/suppressions/{address}   lift, with a reason (query or body)
-//	GET    /metrics                     Prometheus text format
+//	GET    /v1/suppressions/held        a page of the suppressions held by the brake
+//	POST   /v1/suppressions/held/release   put held ones in force {"addresses": [...]} or {"all": true}
+//	POST   /v1/suppressions/held/discard   drop held ones, the same way
+//	GET    /v1/openapi.json             the OpenAPI 3.1 description of these routes
+//	GET    /metrics                     Prometheus text format or OpenMetrics
+func (a *API) Routes() []Route {
+	return []Route{
+		{"GET", "/v1/suppressions", a.auth(a.list)},
+		{"GET", "/v1/suppressions.csv", a.auth(a.exportCSV)},
+		{"GET", "/v1/suppressions/{address}", a.auth(a.get)},
+		{"POST", "/v1/suppressions/check", a.auth(a.check)},
+		{"POST", "/v1/suppressions", a.auth(a.add)},
+		{"DELETE", "/v1/suppressions/{address}", a.auth(a.lift)},
+		{"GET", "/v1/suppressions/held", a.auth(a.listHeld)},
+		{"POST", "/v1/suppressions/held/release", a.auth(a.releaseHeld)},
+		{"POST", "/v1/suppressions/held/discard", a.auth(a.discardHeld)},
+		{"GET", "/v1/openapi.json", a.auth(serveOpenAPI)},
+		{"GET", "/metrics", a.auth(a.metrics)},
+	}
+}
+
+// Mux is where Register adds the routes; *http.ServeMux is one. Handler
+// finds the route of a request, as http.ServeMux.Handler does.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+	Handler(r *http.Request) (h http.Handler, pattern string)
+}
+
+// Register adds the API's routes (Routes) to mux.
 //
 // Everything else under /v1/ and at /metrics is answered after
 // authentication, as JSON: 405 with an Allow header for a path served with
 // another method, 404 otherwise. Unauthenticated clients learn nothing
 // about the routes. Routes added to mux under /v1/ later are covered too.
-func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("GET /v1/suppressions", a.auth(a.list))
-	mux.Handle("GET /v1/suppressions.csv", a.auth(a.exportCSV))
-	mux.Handle("GET /v1/suppressions/{address}", a.auth(a.get))
-	mux.Handle("POST /v1/suppressions/check", a.auth(a.check))
-	mux.Handle("POST /v1/suppressions", a.auth(a.add))
-	mux.Handle("DELETE /v1/suppressions/{address}", a.auth(a.lift))
-	mux.Handle("GET /metrics", a.auth(a.metrics))
+func (a *API) Register(mux Mux) {
+	for _, rt := range a.Routes() {
+		mux.Handle(rt.Pattern(), rt.Handler)
+	}
 	fallback := a.auth(a.unrouted(mux))
 	mux.Handle("/v1/", fallback)
 	mux.Handle("/metrics", fallback)
@@ -205,7 +246,7 @@ var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, ht
 
 // unrouted answers an authenticated request that no route of mux takes:
 // 405 with the methods the path allows, or 404.
-func (a *API) unrouted(mux *http.ServeMux) http.HandlerFunc {
+func (a *API) unrouted(mux Mux) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		_, own := mux.Handler(r)
 		var allow []string

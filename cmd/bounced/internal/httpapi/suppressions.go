@@ -28,31 +28,9 @@ type page struct {
 // time. The cursor is the last address of the page, base64url-encoded so
 // that clients treat it as opaque.
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	opts := store.ListOptions{Limit: DefaultPageSize}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxPageSize {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit %q: want a whole number from 1 to %d", v, MaxPageSize))
-			return
-		}
-		opts.Limit = n
-	}
-	if v := q.Get("cursor"); v != "" {
-		after, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(after) == 0 {
-			writeError(w, http.StatusBadRequest, "cursor: not a cursor returned by this API (next_cursor)")
-			return
-		}
-		opts.After = string(after)
-	}
-	if v := q.Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("since %q: want an RFC 3339 time such as 2024-05-01T00:00:00Z", v))
-			return
-		}
-		opts.Since = t
+	opts, ok := pageOptions(w, r)
+	if !ok {
+		return
 	}
 
 	// One more than the page tells whether there is a next page, so the
@@ -79,6 +57,38 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		p.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(p.Suppressions[limit-1].Address))
 	}
 	writeJSON(w, http.StatusOK, p)
+}
+
+// pageOptions reads the paging parameters of a list (limit, cursor, since),
+// answering 400 when one is bad.
+func pageOptions(w http.ResponseWriter, r *http.Request) (store.ListOptions, bool) {
+	q := r.URL.Query()
+	opts := store.ListOptions{Limit: DefaultPageSize}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxPageSize {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit %q: want a whole number from 1 to %d", v, MaxPageSize))
+			return opts, false
+		}
+		opts.Limit = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		after, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(after) == 0 {
+			writeError(w, http.StatusBadRequest, "cursor: not a cursor returned by this API (next_cursor)")
+			return opts, false
+		}
+		opts.After = string(after)
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("since %q: want an RFC 3339 time such as 2024-05-01T00:00:00Z", v))
+			return opts, false
+		}
+		opts.Since = t
+	}
+	return opts, true
 }
 
 // get serves GET /v1/suppressions/{address}: the suppression in force of
