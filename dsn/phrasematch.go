@@ -44,6 +44,8 @@ type acPattern struct {
 	command bool
 	// dataStage is a dataStagePhrases entry, not a reason
 	dataStage bool
+	// ourSide is an ourSidePhrases entry, not a reason
+	ourSide bool
 }
 
 // matchSet collects which reasons the text revealed, as bitsets over
@@ -61,6 +63,8 @@ type matchSet struct {
 	command bool
 	// dataStage is set when the refusal answered the message content.
 	dataStage bool
+	// ourSide is set when the text names the sending side.
+	ourSide bool
 }
 
 func (m *phraseMatcher) child(n int32, b byte) int32 {
@@ -184,6 +188,8 @@ func (m *phraseMatcher) scan(text []byte, pats []acPattern) matchSet {
 				ms.command = true
 			case p.dataStage:
 				ms.dataStage = true
+			case p.ourSide:
+				ms.ourSide = true
 			default:
 				found = append(found, acMatch{start: int32(start), end: int32(i + 1), id: id})
 			}
