@@ -808,6 +808,7 @@ func init() {
 		{deliveryCommandPhrases, acPattern{command: true}},
 		{finalPhrases, acPattern{final: true}},
 		{ourSidePhrases, acPattern{ourSide: true}},
+		{adviceMarkers, acPattern{advice: true}},
 	} {
 		for _, p := range set.phrases {
 			n := normalize(p)

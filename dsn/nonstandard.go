@@ -202,7 +202,7 @@ func isHeaderLine(line string) bool {
 var daemonLocals = map[string]bool{
 	"mailer-daemon": true, "postmaster": true, "mail-daemon": true, "maildaemon": true,
 	"hostmaster": true, "abuse": true, "noreply": true, "no-reply": true, "root": true,
-	"double-bounce": true, "bounce": true, "mdaemon": true,
+	"double-bounce": true, "bounce": true, "mdaemon": true, "post_master": true, "mailer_daemon": true,
 }
 
 // extractFromText finds the failed recipients of a non-standard bounce. The
@@ -236,7 +236,7 @@ func (c *collector) extractFromText(rep *Report, text bounceText) []Recipient {
 		}
 	}
 	if len(addrs) == 0 {
-		if a := c.fallbackRecipient(rep); a != "" {
+		if a := c.fallbackRecipient(rep, text); a != "" {
 			addrs = []string{a}
 		}
 	}
@@ -267,15 +267,32 @@ func (c *collector) extractFromText(rep *Report, text bounceText) []Recipient {
 
 // senderAddresses are the addresses a bounce names that are not failed
 // recipients: the bounce's own From, the address it was sent to (our return
-// path) and the original's sender.
+// path) and the original's own addresses (ownAddresses).
 func (c *collector) senderAddresses(rep *Report) map[string]bool {
-	ex := make(map[string]bool)
-	for _, v := range []string{rep.From, c.top.get("To"), c.top.get("Return-Path"), c.top.get("Sender"), rep.Original.From} {
+	ex := ownAddresses(rep)
+	for _, v := range []string{rep.From, c.top.get("To"), c.top.get("Return-Path"), c.top.get("Sender")} {
 		for _, a := range findAddresses(v) {
 			ex[strings.ToLower(a.addr)] = true
 		}
 	}
 	return ex
+}
+
+// ownAddresses are the addresses, lower-cased, that the returned original
+// names as its own: From, Sender, Reply-To and the list's addresses. They
+// are the sending side's (DESIGN.md, Authenticity: never one of our own),
+// so never a failed recipient, whatever a bounce says of them.
+func ownAddresses(rep *Report) map[string]bool {
+	own := make(map[string]bool)
+	for _, v := range []string{rep.Original.From, rep.Original.Sender, rep.Original.ReplyTo} {
+		for _, a := range findAddresses(v) {
+			own[strings.ToLower(a.addr)] = true
+		}
+	}
+	for _, a := range rep.Original.ListAddresses {
+		own[strings.ToLower(a)] = true
+	}
+	return own
 }
 
 // isExcluded reports whether an address found in the text is not a
@@ -307,6 +324,20 @@ func isExcluded(a addrAt, lower string, exclude map[string]bool) bool {
 		if strings.Contains(before, s) {
 			return true
 		}
+	}
+	// The bounce names the address as the sender: "not accepting mail
+	// from <list@example.com>", "sender <a@b> rejected".
+	head := strings.TrimRight(before, " \t<\"'")
+	switch head[strings.LastIndexAny(head, " \t\n(")+1:] {
+	case "from", "sender", "originator":
+		return true
+	}
+	// Sendmail's "malformed address: <a> may not follow <b>" is about a
+	// header of the message sent, and neither address is a recipient.
+	end := a.at + strings.IndexAny(lower[a.at:]+" ", " \t\n")
+	after := strings.TrimLeft(lower[end:min(len(lower), end+20)], " \t")
+	if strings.HasPrefix(after, "may not follow") || strings.HasSuffix(head, "may not follow") {
+		return true
 	}
 	return false
 }
@@ -639,17 +670,38 @@ var bounceSubjects = []string{
 	"are not member", // a list manager refusing a post (fml: "You x are not member (list ML)")
 }
 
+// isMailSystem reports whether a From names a mail system's report sender
+// (bounceSenders, the first n of them), however its words are parted:
+// "MAILER-DAEMON", "post_master" (Verizon's vtext gateway), "Mailer.Daemon".
+func isMailSystem(from string, n int) bool {
+	from = strings.ToLower(from)
+	for _, s := range bounceSenders[:n] {
+		if strings.Contains(from, s) {
+			return true
+		}
+	}
+	squeezed := strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r == '.' || r == ' ' {
+			return -1
+		}
+		return r
+	}, from)
+	for _, s := range bounceSenders[:n] {
+		if strings.Contains(squeezed, strings.ReplaceAll(s, "-", "")) && !strings.Contains(s, " ") {
+			return true
+		}
+	}
+	return false
+}
+
 // isBounce reports whether a message without a delivery-status part is a
 // bounce all the same, from its headers and its words.
 func (c *collector) isBounce(rep *Report, human string) bool {
 	if c.top.has("X-Failed-Recipients") || c.reportType == "delivery-status" {
 		return true
 	}
-	from := strings.ToLower(rep.From)
-	for _, s := range bounceSenders {
-		if strings.Contains(from, s) {
-			return true
-		}
+	if isMailSystem(rep.From, len(bounceSenders)) {
+		return true
 	}
 	subj := strings.ToLower(rep.Subject)
 	for _, s := range bounceSubjects {
@@ -675,11 +727,8 @@ var autoReplySubjects = []string{
 // one, whatever its Auto-Submitted field says (Exim marks its bounces
 // auto-replied).
 func (c *collector) isAutoReply(rep *Report, human string) bool {
-	from := strings.ToLower(rep.From)
-	for _, s := range bounceSenders[:5] {
-		if strings.Contains(from, s) {
-			return false
-		}
+	if isMailSystem(rep.From, 5) {
+		return false
 	}
 	if c.top.has("X-Failed-Recipients") {
 		return false

@@ -609,6 +609,16 @@ var ourSidePhrases = []string{
 	"your ptr", "your mta", "client hostname", "may not follow",
 }
 
+// adviceMarkers open the help text servers write after the failure: how to
+// fix it (Google Workspace: "To address this issue: … set up SPF records";
+// Microsoft: "How to Fix It"). The causes and remedies named there are not
+// what happened to this message, so phrases after a marker do not count
+// (phraseMatcher.scan). Lower case.
+var adviceMarkers = []string{
+	"to address this issue", "how to fix it", "how to fix this", "to fix this issue",
+	"to resolve this issue", "what you can do", "what should i do", "what can i do",
+}
+
 // dataStagePhrases say that the server refused the message after the
 // recipient had been accepted: in reply to the end of DATA (Postfix "(in
 // reply to end of DATA command)", Exim "after end of data").
