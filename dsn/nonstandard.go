@@ -435,6 +435,7 @@ func contextAt(human string, i int, addr string) string {
 	}
 	start := strings.LastIndexByte(human[:i], '\n') + 1
 	rest := human[start:min(len(human), start+1500)]
+	rest = rest[:siblingLine(rest, addr)]
 	var b strings.Builder
 	have := false
 	for n := 0; rest != "" && n < 4; n++ {
@@ -458,6 +459,33 @@ func contextAt(human string, i int, addr string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// siblingLine returns the offset in block of the first line, in the
+// paragraph the block opens with, that opens another recipient's entry: a
+// line indented no deeper than the first that begins with another address.
+// Exim lists its failed addresses that way in one paragraph ("  a@x" with
+// its error indented below, then "  b@x" and its own), and a recipient's
+// words end where the next one's begin: each is classified from its own
+// words only. It returns len(block) when there is no such line.
+func siblingLine(block, addr string) int {
+	first, _, _ := strings.Cut(block, "\n")
+	indent := len(first) - len(strings.TrimLeft(first, " \t"))
+	pos := len(first) + 1
+	for pos < len(block) {
+		line, _, _ := strings.Cut(block[pos:], "\n")
+		trimmed := strings.TrimLeft(line, " \t")
+		if trimmed == "" {
+			break // the paragraph ends; contextAt judges the next ones
+		}
+		if len(line)-len(trimmed) <= indent {
+			if found := findAddresses(trimmed); len(found) > 0 && found[0].at <= 1 && !strings.EqualFold(found[0].addr, addr) {
+				return pos
+			}
+		}
+		pos += len(line) + 1
+	}
+	return len(block)
 }
 
 // possibleCausesMarkers open the help text some servers append to every

@@ -193,6 +193,7 @@ type collector struct {
 
 	contexts []addrContext   // contextFor's results, per address
 	own      map[string]bool // ownAddresses of the report, once asked for
+	senders  map[string]bool // senderAddresses of the report, once asked for
 }
 
 // walk visits one entity and its descendants.

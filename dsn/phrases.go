@@ -564,6 +564,10 @@ var phraseTables = []phraseTable{
 			// format, not the sender's address (masks "from: header").
 			"addresses in from: header",
 			"service refuse", // La Poste/Orange: "Service refusé", "Service refused, please try later"
+			// "mx.example.org is not accepting mail from <list@…>": a
+			// refusal of the sender (masks the host table's "not
+			// accepting mail").
+			"not accepting mail from", "does not accept mail from", "not accept mail from",
 		},
 		// Generic words: a server says "policy" or "not accepted" about
 		// anything, so they are the text's catch-all and never overrule a

@@ -393,6 +393,13 @@ func (c *collector) finish(rep *Report, r *Recipient, text bounceText) {
 		Diagnostic:   r.Diagnostic,
 		FeedbackType: rep.FeedbackType,
 	})
+	if r.Scope == ScopeRecipient && c.namesOnlyUs(rep, r.Diagnostic, r.Address) {
+		// "550-Callout verification failed for <bounces@example.com>":
+		// the reply names our return path (or the original's sender) and
+		// not the recipient, so it is about us, whatever status the
+		// reporting MTA wrote over it (Sendmail writes 5.1.1).
+		r.Classification = ClassificationOf(ReasonBadSenderAddress)
+	}
 	if r.Status == "" {
 		if st := InferStatus(r.Classification, r.SMTPCode); st != "" {
 			r.Status, r.StatusInferred = st, true
@@ -412,6 +419,32 @@ func (c *collector) finish(rep *Report, r *Recipient, text bounceText) {
 			r.Verdict = VerdictIgnore
 		}
 	}
+}
+
+// namesOnlyUs reports whether a diagnostic names one of the sending side's
+// addresses (senderAddresses) and not the recipient's.
+func (c *collector) namesOnlyUs(rep *Report, diag, addr string) bool {
+	if strings.IndexByte(diag, '@') < 0 {
+		return false
+	}
+	found := findAddresses(diag)
+	ours := false
+	for _, a := range found {
+		if strings.EqualFold(a.addr, addr) {
+			return false
+		}
+		ours = ours || c.senderAddress(rep, a.addr)
+	}
+	return ours
+}
+
+// senderAddress reports whether addr is one of senderAddresses, made once
+// per report.
+func (c *collector) senderAddress(rep *Report, addr string) bool {
+	if c.senders == nil {
+		c.senders = c.senderAddresses(rep)
+	}
+	return c.senders[strings.ToLower(addr)]
 }
 
 // ownAddress reports whether addr is one of the returned original's own

@@ -233,6 +233,12 @@ func leadingReplyCode(s string) int {
 			}
 		}
 		if code := replyCodeAt(s, i); code != 0 {
+			if _, known := replyTable[code]; !known && (i+3 == len(s) || s[i+3] == '\n' || s[i+3] == '\r') {
+				// A number alone at the end of a line is a value
+				// ("Size (in bytes): 512"), unless it is a reply code
+				// servers send (Postfix folds "said: 554" from its text).
+				continue
+			}
 			return code
 		}
 	}
