@@ -517,7 +517,10 @@ func listsPossibleCauses(para string) bool {
 // after the lines about its host ("While talking to …", "550 example.org
 // (smtp)... Host unknown"): the recipient's words are its own line, then
 // the lines since the previous recipient's line or the last "While talking
-// to". It returns "" when the paragraph around offset i is not such a list.
+// to". A line after it that is not another recipient's belongs to the next
+// host's part ("421 example.org (smtp)... Deferred"), so a lone recipient
+// whose line closes a "While talking to" part is read the same way. It
+// returns "" when the paragraph around offset i is not such a list.
 func listedRecipientLines(human string, i int, addr string) string {
 	pstart := strings.LastIndex(human[:i], "\n\n") + 1
 	pend := strings.Index(human[i:], "\n\n")
@@ -528,7 +531,7 @@ func listedRecipientLines(human string, i int, addr string) string {
 	}
 	var block []string
 	var out string
-	others := false
+	others, transcript := false, false
 	for line := range strings.Lines(human[pstart:pend]) {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -544,6 +547,7 @@ func listedRecipientLines(human string, i int, addr string) string {
 			if out == "" {
 				// Its own line first: its reply code is the recipient's.
 				out = strings.Join(append([]string{line}, block...), "\n")
+				transcript = len(block) > 0 && strings.HasPrefix(block[0], "While talking to ")
 			}
 			block = block[:0]
 		default:
@@ -551,7 +555,9 @@ func listedRecipientLines(human string, i int, addr string) string {
 			block = block[:0]
 		}
 	}
-	if !others {
+	if !others && !transcript {
+		// One recipient, and no transcript before its line: the
+		// paragraph is its words (contextAt).
 		return ""
 	}
 	return out

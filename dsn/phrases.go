@@ -568,6 +568,14 @@ var phraseTables = []phraseTable{
 			// refusal of the sender (masks the host table's "not
 			// accepting mail").
 			"not accepting mail from", "does not accept mail from", "not accept mail from",
+			// A block of one address (the recipient blocked the sender, or
+			// the reverse) is the receiving side's policy, not a listing
+			// of our IP or domain (masks the blocklist table's words).
+			"address that has been blacklisted", "address has been blacklisted",
+			"address is blacklisted", "address that has been blocklisted",
+			"address has been blocklisted", "address is blocklisted", "blacklisted address",
+			"blocklisted address", "blacklisted by the recipient", "blocklisted by the recipient",
+			"blocked by the recipient", "blocked by recipient",
 		},
 		// Generic words: a server says "policy" or "not accepted" about
 		// anything, so they are the text's catch-all and never overrule a
