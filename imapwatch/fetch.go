@@ -200,7 +200,7 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 	for i := range j.batch.Messages {
 		m := &j.batch.Messages[i]
 		one := store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: m.UID,
-			Messages: []store.Message{*m}, Limits: j.batch.Limits}
+			Messages: []store.Message{*m}, Limits: j.batch.Limits, Lease: j.batch.Lease}
 		r, err := w.rec.WriteBatch(ctx, one)
 		if errors.Is(err, store.ErrRejected) {
 			w.log.Error("the database refused a message; it is recorded as failed and kept", "uid", m.UID, "err", err)
@@ -213,6 +213,7 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 		}
 		total.Messages += r.Messages
 		total.Duplicates += r.Duplicates
+		total.DuplicateUIDs = append(total.DuplicateUIDs, r.DuplicateUIDs...)
 		total.Events += r.Events
 		total.Suppressed += r.Suppressed
 		total.Incidents += r.Incidents
@@ -226,19 +227,23 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 			j.kept.AddNum(imap.UID(m.UID))
 		}
 	}
-	if _, err := w.rec.WriteBatch(ctx, store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: j.batch.LastUID}); err != nil {
+	if _, err := w.rec.WriteBatch(ctx, store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: j.batch.LastUID, Lease: j.batch.Lease}); err != nil {
 		return total, err
 	}
 	return total, nil
 }
 
-// account adds a committed batch to the pass's stats.
+// account adds a committed batch to the pass's stats. A message the
+// ledger already had counts as a duplicate only, whatever its outcome.
 func (w *Watcher) account(j *job, st *Stats) {
 	st.Batches++
 	st.Duplicates += j.res.Duplicates
 	for _, m := range j.batch.Messages {
 		st.Messages++
 		st.Bytes += m.Size
+		if slices.Contains(j.res.DuplicateUIDs, m.UID) {
+			continue
+		}
 		switch m.Outcome {
 		case store.OutcomeProcessed:
 			st.Processed++
@@ -364,7 +369,7 @@ func (w *Watcher) fetchBatch(s *session, uidValidity, lastUID uint32, uids []ima
 			whole.AddNum(f.uid)
 		}
 	}
-	j := &job{batch: store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID, Limits: w.limits()},
+	j := &job{batch: store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID, Limits: w.limits(), Lease: w.lease},
 		set: set, uids: uids, msgs: msgs}
 	budget := int64(parseAheadBudget)
 	if len(whole) > 0 {

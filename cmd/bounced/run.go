@@ -14,13 +14,14 @@ import (
 
 	"github.com/bounced/bounced/cmd/bounced/internal/httpapi"
 	"github.com/bounced/bounced/cmd/bounced/internal/metrics"
+	"github.com/bounced/bounced/cmd/bounced/internal/statuspage"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
 	"github.com/bounced/bounced/store"
 )
 
 func runDaemon(ctx context.Context, e env, args []string) int {
-	fs := newFlagSet(e, "run", "", "Runs the daemon: every mailbox on its schedule (and IDLE where configured)\nuntil SIGTERM or SIGINT, serving /healthz and /readyz. DATABASE_URL names the\nPostgreSQL database.\n\nWith api_token_env or api_token_file in the configuration it also serves the\nHTTP API on the same address, each request with \"Authorization: Bearer TOKEN\":\n  GET    /v1/suppressions?limit=N&cursor=C&since=RFC3339   a page of the list\n  GET    /v1/suppressions/ADDRESS                          one address (404: not suppressed)\n  POST   /v1/suppressions/check  {\"addresses\": [...]}      bulk check\n  GET    /v1/suppressions.csv                              the whole list as CSV\n  POST   /v1/suppressions  {\"address\", \"reason\", \"note\"}   suppress by hand\n  DELETE /v1/suppressions/ADDRESS?reason=TEXT              lift (audited)\n  GET    /v1/openapi.json                                  the OpenAPI 3.1 description\n  GET    /metrics                                          Prometheus metrics")
+	fs := newFlagSet(e, "run", "", "Runs the daemon: every mailbox on its schedule (and IDLE where configured)\nuntil SIGTERM or SIGINT, serving /healthz and /readyz. DATABASE_URL names the\nPostgreSQL database.\n\nWith api_token_env or api_token_file in the configuration it also serves the\nHTTP API on the same address, each request with \"Authorization: Bearer TOKEN\":\n  GET    /v1/suppressions?limit=N&cursor=C&since=RFC3339   a page of the list\n  GET    /v1/suppressions/ADDRESS                          one address (404: not suppressed)\n  POST   /v1/suppressions/check  {\"addresses\": [...]}      bulk check\n  GET    /v1/suppressions.csv                              the whole list as CSV\n  POST   /v1/suppressions  {\"address\", \"reason\", \"note\"}   suppress by hand\n  DELETE /v1/suppressions/ADDRESS?reason=TEXT              lift (audited)\n  GET    /v1/openapi.json                                  the OpenAPI 3.1 description\n  GET    /metrics                                          Prometheus metrics\n\nand the status page at / (sign in with the API token, or send the same\nAuthorization header): bounces by reason, sender-side incidents and their\nfix, recipient domains, the suppression list, the mailboxes; English and German.")
 	path := configFlag(fs)
 	logFormat := fs.String("log-format", "", "log format, text or json (default from the configuration)")
 	listen := fs.String("listen", "", "address for /healthz, /readyz, the HTTP API and /metrics (default from the configuration)")
@@ -52,11 +53,13 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 	instruments := metrics.New()
 	watchers := make([]*imapwatch.Watcher, len(cfg.Mailboxes))
 	for i, m := range cfg.Mailboxes {
-		opts := watcherOptions(cfg, logger, false)
+		opts := watcherOptions(cfg, rec, logger, false)
 		opts.Observer = instruments
 		watchers[i] = imapwatch.New(m, rec, opts)
 	}
-	sched := imapwatch.NewScheduler(watchers, logger)
+	leases, _ := rec.(imapwatch.Leaser)
+	sched := imapwatch.NewScheduler(watchers, logger, imapwatch.SchedulerOptions{
+		Leases: leases, Replica: cfg.ReplicaName(), TakeoverAfter: cfg.TakeoverAfter, MaxParallel: cfg.MaxParallel})
 	stopWebhooks, err := startWebhooks(ctx, cfg, rec, logger, instruments)
 	if err != nil {
 		logger.Error("cannot start the webhooks", "err", err)
@@ -71,6 +74,7 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 		logger.Error("cannot start the HTTP API", "err", err)
 		return 1
 	}
+	var pages []tokenSetter
 	authorized := func(*http.Request) bool { return false }
 	if api != nil {
 		authorized = api.Authorized
@@ -78,8 +82,17 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 	mux := healthHandler(sched, authorized)
 	if api != nil {
 		api.Register(mux)
+		page, err := newStatusPage(cfg, rec, sched, logger)
+		if err != nil {
+			logger.Error("cannot start the status page", "err", err)
+			return 1
+		}
+		if page != nil {
+			page.Register(mux)
+			pages = append(pages, page)
+		}
 	}
-	defer reloadOnHangup(ctx, cfg, api, logger)()
+	defer reloadOnHangup(ctx, cfg, api, logger, pages...)()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -125,6 +138,22 @@ func newAPI(cfg *config.Config, rec imapwatch.Recorder, sched *imapwatch.Schedul
 		return nil, err
 	}
 	return httpapi.New(httpapi.Options{Store: st, Status: sched, Tokens: tokens, Logger: logger.With("component", "api"), Metrics: instruments})
+}
+
+// newStatusPage returns the status page on rec's store, signed in with the
+// API's tokens, or nil when the recorder is not the PostgreSQL store. It is
+// only called when the API is on: no page is served without a token.
+func newStatusPage(cfg *config.Config, rec imapwatch.Recorder, sched *imapwatch.Scheduler, logger *slog.Logger) (*statuspage.Page, error) {
+	st, ok := rec.(statuspage.Store)
+	if !ok {
+		logger.Warn("status page is off: the recorder is not the PostgreSQL store")
+		return nil, nil
+	}
+	tokens, err := cfg.APIToken.Read()
+	if err != nil {
+		return nil, err
+	}
+	return statuspage.New(statuspage.Options{Store: st, Status: sched, Tokens: tokens, Logger: logger.With("component", "statuspage")})
 }
 
 // healthHandler serves /healthz (the process is up) and /readyz (ready

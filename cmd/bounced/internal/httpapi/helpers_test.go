@@ -58,6 +58,11 @@ func (s *statuses) Statuses() []imapwatch.Status {
 	return append([]imapwatch.Status(nil), s.s...)
 }
 
+// LeaseStats makes statuses a LeaseSource, as the scheduler is.
+func (s *statuses) LeaseStats() imapwatch.LeaseStats {
+	return imapwatch.LeaseStats{Replica: "test-replica", Held: 1}
+}
+
 func (s *statuses) set(st ...imapwatch.Status) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

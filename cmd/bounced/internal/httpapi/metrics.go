@@ -25,7 +25,7 @@ import (
 //	bounced_build_info{goversion,version}           1
 //	bounced_mailbox_passes_total{mailbox}            passes finished
 //	bounced_mailbox_failed_passes_total{mailbox}     passes that failed
-//	bounced_mailbox_skipped_passes_total{mailbox}    passes skipped (another replica held the lock)
+//	bounced_mailbox_skipped_passes_total{mailbox}    passes skipped (another replica held the lease)
 //	bounced_mailbox_messages_total{mailbox,outcome}  messages by outcome
 //	bounced_mailbox_last_success_timestamp_seconds{mailbox}
 //	bounced_mailbox_last_pass_failed{mailbox}        1 while the latest pass failed
@@ -38,6 +38,9 @@ import (
 //	bounced_webhook_delivered_events_total{webhook}  events acknowledged
 //	bounced_webhook_last_delivery_timestamp_seconds{webhook}
 //	bounced_metrics_scrape_errors_total              scrapes whose database query failed
+//	bounced_leases_held{replica}                     mailbox leases this replica holds
+//	bounced_lease_losses_total{replica}              leases lost (taken over, or expired unrenewed)
+//	bounced_lease_takeovers_total{replica}           leases taken from a replica whose lease expired
 //
 // The database gauges come from queries bounded by MetricsDBTimeout and
 // the request's context; when they fail they are left out and the scrape
@@ -74,6 +77,7 @@ type scrapeSnapshot struct {
 	held         int64
 	hooks        []store.WebhookProgress
 	scrapeErrors uint64
+	leases       *imapwatch.LeaseStats // nil when the status source counts none
 }
 
 // snapshot reads the mailboxes' state and the database gauges.
@@ -97,8 +101,18 @@ func (a *API) snapshot(ctx context.Context) *scrapeSnapshot {
 		snap.dbOK, snap.inForce, snap.expiring, snap.held, snap.hooks = true, inForce, expiring, held, hooks
 	}
 	snap.statuses = a.status.Statuses()
+	if ls, ok := a.status.(LeaseSource); ok {
+		st := ls.LeaseStats()
+		snap.leases = &st
+	}
 	snap.scrapeErrors = a.scrapeErrors.Load()
 	return snap
+}
+
+// LeaseSource is a StatusSource that also counts its replica's leases
+// (*imapwatch.Scheduler is one).
+type LeaseSource interface {
+	LeaseStats() imapwatch.LeaseStats
 }
 
 // Descriptions of the series a snapshot reports.
@@ -111,6 +125,9 @@ var (
 	descPending   = prometheus.NewDesc("bounced_webhook_pending_events", "Changes of the suppression list the webhook's receiver has not acknowledged yet (counted up to 100000).", []string{"webhook"}, nil)
 	descDelivered = prometheus.NewDesc("bounced_webhook_delivered_events_total", "Events the webhook's receiver has acknowledged.", []string{"webhook"}, nil)
 	descLastHook  = prometheus.NewDesc("bounced_webhook_last_delivery_timestamp_seconds", "Unix time the webhook's cursor last moved (or was made).", []string{"webhook"}, nil)
+	descLeases    = prometheus.NewDesc("bounced_leases_held", "Mailbox leases this replica holds.", []string{"replica"}, nil)
+	descLosses    = prometheus.NewDesc("bounced_lease_losses_total", "Mailbox leases this replica lost: taken over by another replica, or expired before renewal.", []string{"replica"}, nil)
+	descTakeovers = prometheus.NewDesc("bounced_lease_takeovers_total", "Mailbox leases this replica took from a replica whose lease had expired.", []string{"replica"}, nil)
 	descScrapeErr = prometheus.NewDesc("bounced_metrics_scrape_errors_total", "Metrics scrapes whose database query failed (the suppression gauges were left out).", nil, nil)
 
 	// perMailbox are the series with one sample per mailbox.
@@ -123,7 +140,7 @@ var (
 			prometheus.CounterValue, func(s imapwatch.Status) float64 { return float64(s.Totals.Passes) }},
 		{prometheus.NewDesc("bounced_mailbox_failed_passes_total", "Passes over the mailbox that ended with an error.", []string{"mailbox"}, nil),
 			prometheus.CounterValue, func(s imapwatch.Status) float64 { return float64(s.Totals.FailedPasses) }},
-		{prometheus.NewDesc("bounced_mailbox_skipped_passes_total", "Passes skipped because another replica held the mailbox's lock.", []string{"mailbox"}, nil),
+		{prometheus.NewDesc("bounced_mailbox_skipped_passes_total", "Passes skipped because another replica held the mailbox's lease.", []string{"mailbox"}, nil),
 			prometheus.CounterValue, func(s imapwatch.Status) float64 { return float64(s.Totals.SkippedPasses) }},
 		{prometheus.NewDesc("bounced_mailbox_last_success_timestamp_seconds", "Unix time of the mailbox's latest successful pass; 0 before the first.", []string{"mailbox"}, nil),
 			prometheus.GaugeValue, func(s imapwatch.Status) float64 { return unixSeconds(s.LastSuccess) }},
@@ -170,6 +187,11 @@ func (s *scrapeSnapshot) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descDelivered, prometheus.CounterValue, float64(h.Delivered), h.Name)
 			ch <- prometheus.MustNewConstMetric(descLastHook, prometheus.GaugeValue, unixSeconds(h.LastDelivered), h.Name)
 		}
+	}
+	if l := s.leases; l != nil {
+		ch <- prometheus.MustNewConstMetric(descLeases, prometheus.GaugeValue, float64(l.Held), l.Replica)
+		ch <- prometheus.MustNewConstMetric(descLosses, prometheus.CounterValue, float64(l.Losses), l.Replica)
+		ch <- prometheus.MustNewConstMetric(descTakeovers, prometheus.CounterValue, float64(l.TakeOvers), l.Replica)
 	}
 	ch <- prometheus.MustNewConstMetric(descScrapeErr, prometheus.CounterValue, float64(s.scrapeErrors))
 }

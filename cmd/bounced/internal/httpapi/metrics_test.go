@@ -334,8 +334,9 @@ func TestMetricsSeries(t *testing.T) {
 		`bounced_webhook_delivery_duration_seconds_count{result="failed",webhook="crm"}`:              1,
 		`bounced_suppressions_total{authenticity="unsigned",outcome="started",reason="user_unknown"}`: 1,
 		`bounced_suppressions_total{authenticity="unsigned",outcome="held",reason="user_unknown"}`:    4,
-		`bounced_suppressions_held`:     4,
-		`bounced_suppressions_in_force`: 1,
+		`bounced_suppressions_held`:                   4,
+		`bounced_suppressions_in_force`:               1,
+		`bounced_leases_held{replica="test-replica"}`: 1,
 	} {
 		if got, ok := samples[key]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
