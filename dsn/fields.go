@@ -93,9 +93,8 @@ type perMessage struct {
 // is per-recipient when it names a recipient, an action or a status; some
 // servers omit the blank line between the per-message and the first
 // per-recipient group, or between two recipients' groups: a repeated
-// Final-Recipient or Action, or an Original-Recipient after the current
-// recipient's own fields, then starts a new recipient, so that each is
-// read from its own fields only.
+// Final-Recipient, Action or Original-Recipient then starts a new
+// recipient, so that each is read from its own fields only.
 func decodeDeliveryStatus(body string) (perMessage, []Recipient) {
 	var pm perMessage
 	var recips []Recipient
@@ -125,7 +124,6 @@ func decodeDeliveryStatus(body string) (perMessage, []Recipient) {
 			case cur == nil,
 				f.name == "final-recipient" && cur.Address != "",
 				f.name == "original-recipient" && cur.Address != "" && cur.OriginalRecipient != "",
-				f.name == "original-recipient" && cur.Address != "" && cur.Action != "",
 				f.name == "action" && cur.Action != "" && cur.Address != "":
 				recips = append(recips, Recipient{})
 				cur = &recips[len(recips)-1]

@@ -453,9 +453,8 @@ func TestAddressHygiene(t *testing.T) {
 	}
 }
 
-// TestDSNRecipientsWithoutBlankLine: an Original-Recipient after the
-// current recipient's own fields starts the next recipient, whose fields
-// are its own.
+// TestDSNRecipientsWithoutBlankLine: a second Original-Recipient in one
+// group starts the next recipient, whose fields are its own.
 func TestDSNRecipientsWithoutBlankLine(t *testing.T) {
 	_, rs := decodeDeliveryStatus("Original-Recipient: rfc822;a@example.org\nFinal-Recipient: rfc822;a@example.org\nAction: failed\nStatus: 5.2.1\n" +
 		"Original-Recipient: rfc822;b@example.org\nFinal-Recipient: rfc822;b@example.org\nAction: failed\nStatus: 5.2.2\n")
