@@ -198,6 +198,14 @@ func splitBase(addr string) (local, domain string, err error) {
 	return local, domain, nil
 }
 
+// CheckReturnPath says why addr cannot be a return path to sign: it must be
+// a plain ASCII address whose local part leaves room for a tag and holds no
+// Delimiter. It returns nil for one that can.
+func CheckReturnPath(addr string) error {
+	_, _, err := splitBase(addr)
+	return err
+}
+
 // ReturnPath returns the plain return-path address, ASCII lower-cased.
 func (s *Scheme) ReturnPath() string { return s.local + "@" + s.domain }
 
