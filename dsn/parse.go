@@ -183,17 +183,17 @@ type collector struct {
 	keep    map[string]bool // the header fields of a returned original that are read
 	top     headerView
 
-	parts         int
-	reportType    string   // report-type of the outermost multipart/report
-	statusBlocks  []string // bodies of message/delivery-status parts
-	statusBytes   int      // their length together, at most maxStatusBytes
+	parts        int
+	reportType   string   // report-type of the outermost multipart/report
+	statusBlocks []string // bodies of message/delivery-status parts
+	statusBytes  int      // their length together, at most maxStatusBytes
 	// recipientsDropped counts the Final-Recipient fields of the
 	// delivery-status text beyond maxStatusBytes.
 	recipientsDropped int
-	feedback      string   // body of the message/feedback-report part
-	text          []byte   // human-readable text, before any returned original
-	textTruncated bool
-	original      *headerView // header of the returned original, if any
+	feedback          string // body of the message/feedback-report part
+	text              []byte // human-readable text, before any returned original
+	textTruncated     bool
+	original          *headerView // header of the returned original, if any
 
 	contexts []addrContext // contextFor's results, per address
 }
