@@ -45,9 +45,15 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 	}
 	defer closeFn()
 
+	warnForgery(cfg, logger)
 	watchers := make([]*imapwatch.Watcher, len(cfg.Mailboxes))
 	for i, m := range cfg.Mailboxes {
-		watchers[i] = imapwatch.New(m, rec, watcherOptions(cfg, logger, false))
+		opts, err := watcherOptions(cfg, m, logger, false)
+		if err != nil {
+			logger.Error("cannot read the mailbox's return-path keys", "mailbox", m.Name, "err", err)
+			return 1
+		}
+		watchers[i] = imapwatch.New(m, rec, opts)
 	}
 	sched := imapwatch.NewScheduler(watchers, logger)
 	stopWebhooks, err := startWebhooks(ctx, cfg, rec, logger)
