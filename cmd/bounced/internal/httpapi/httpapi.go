@@ -24,6 +24,7 @@ import (
 	"github.com/bounced/bounced/cmd/bounced/internal/export"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
+	"github.com/bounced/bounced/returnpath"
 	"github.com/bounced/bounced/store"
 )
 
@@ -81,6 +82,9 @@ type Options struct {
 	// Version is reported by the bounced_build_info metric; "" reads it
 	// from the binary's build information.
 	Version string
+	// ReturnPaths are the return-path signers of the mailboxes that have a
+	// key, by mailbox name, for POST /v1/return-paths.
+	ReturnPaths map[string]*returnpath.Scheme
 }
 
 // API is the HTTP API. Register it on a mux.
@@ -91,6 +95,7 @@ type API struct {
 	log       *slog.Logger
 	dbTimeout time.Duration
 	version   string
+	signers   map[string]*returnpath.Scheme
 
 	scrapeErrors atomic.Uint64
 }
@@ -101,7 +106,7 @@ func New(opts Options) (*API, error) {
 	if opts.Store == nil || opts.Status == nil {
 		return nil, errors.New("http api: a store and a status source are required")
 	}
-	a := &API{store: opts.Store, status: opts.Status, log: opts.Logger, dbTimeout: opts.DBTimeout, version: opts.Version}
+	a := &API{store: opts.Store, status: opts.Status, log: opts.Logger, dbTimeout: opts.DBTimeout, version: opts.Version, signers: opts.ReturnPaths}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -140,6 +145,7 @@ func (a *API) SetTokens(tokens []config.Secret) error {
 //	POST   /v1/suppressions/check       bulk check {"addresses": [...]}
 //	POST   /v1/suppressions             suppress by hand {"address", "reason", "note"}
 //	DELETE /v1/suppressions/{address}   lift, with a reason (query or body)
+//	POST   /v1/return-paths             sign envelope senders {"mailbox", "addresses": [...], "verp"}
 //	GET    /metrics                     Prometheus text format
 //
 // A request with another method gets 405 from mux.
@@ -150,6 +156,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /v1/suppressions/check", a.auth(a.check))
 	mux.Handle("POST /v1/suppressions", a.auth(a.add))
 	mux.Handle("DELETE /v1/suppressions/{address}", a.auth(a.lift))
+	mux.Handle("POST /v1/return-paths", a.auth(a.signReturnPaths))
 	mux.Handle("GET /metrics", a.auth(a.metrics))
 }
 
