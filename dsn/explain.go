@@ -70,7 +70,12 @@ type CodeExplanation struct {
 	// (5.7.1, 550): the server's text decides, and Explanation is only the
 	// most likely reading.
 	Ambiguous bool
-	// Explanation is the most likely reason, explained.
+	// Guide explains the code in practice where bounced has a guide for it
+	// (GuidedCodes): every reading, what decides, causes and fixes. It is
+	// the zero CodeGuide for other codes.
+	Guide CodeGuide
+	// Explanation is the most likely reason, explained. For a transient
+	// code (4xx, 4.x.x) Permanent is false whatever the reason.
 	Explanation
 }
 
@@ -87,7 +92,8 @@ var likelyReply = map[int]Reason{
 // one Classify gives the codes without any text; for 550 and 553 alone,
 // which Classify leaves to the text, it is the most likely reading
 // (user_unknown, bad_sender_address). Ambiguous says when the code alone
-// does not settle the reason. It returns ErrUnknownCode for other input and
+// does not settle the reason. For the codes of GuidedCodes, Guide lists
+// every reading and what decides between them. It returns ErrUnknownCode for other input and
 // ErrUnknownLanguage for a language without texts.
 func ExplainCode(code, lang string) (CodeExplanation, error) {
 	if _, ok := explanations[strings.ToLower(lang)]; !ok {
@@ -118,7 +124,21 @@ func ExplainCode(code, lang string) (CodeExplanation, error) {
 	}
 	ce.Ambiguous = !specific
 	ce.Explanation, err = Explain(r, lang)
-	return ce, err
+	if err != nil {
+		return ce, err
+	}
+	if transientCode(reply, status) {
+		ce.Permanent = false // RFC 5321 4.2.1: a 4yz reply is a transient failure
+	}
+	guideReply := reply
+	if specific {
+		guideReply = 0 // "550 5.1.1": the status settles it; the 550 guide's readings would mislead
+	}
+	ce.Guide, _ = guideFor(guideReply, status, lang)
+	if len(ce.Guide.Readings) > 1 {
+		ce.Ambiguous = true
+	}
+	return ce, nil
 }
 
 // parseCodeInput reads "552", "5.7.26", "550 5.1.1" or "550-5.1.1".

@@ -19,6 +19,11 @@ import (
 // ErrAuth marks an authentication failure: retrying at once will not help.
 var ErrAuth = errors.New("imapwatch: authentication failed")
 
+// ErrConfig marks a failure caused by the mailbox's configuration (an
+// unreadable password or CA file, plaintext to a remote host): retrying
+// will not help until the configuration changes.
+var ErrConfig = errors.New("configuration error")
+
 // ErrTimeout marks a network step that took longer than the mailbox's timeout.
 var ErrTimeout = errors.New("imapwatch: network step timed out")
 
@@ -113,14 +118,14 @@ func dial(ctx context.Context, m config.Mailbox, tokens *config.TokenSource, han
 	if m.TLS == config.TLSNone {
 		host, _, _ := net.SplitHostPort(m.Address)
 		if !m.AllowPlaintext && !config.IsLoopback(host) {
-			return nil, fmt.Errorf("connecting to %s: refusing plaintext IMAP to a non-loopback host", m.Address)
+			return nil, fmt.Errorf("connecting to %s: %w: refusing plaintext IMAP to a non-loopback host (allow_plaintext)", m.Address, ErrConfig)
 		}
 	}
 	var tlsCfg *tls.Config
 	if m.TLS != config.TLSNone {
 		var err error
 		if tlsCfg, err = tlsConfig(m, logger); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("connecting to %s: %w: %w", m.Address, ErrConfig, err)
 		}
 	}
 
@@ -202,7 +207,7 @@ func (s *session) login(ctx context.Context, m config.Mailbox, tokens *config.To
 	default:
 		pw, err := m.Password.Read()
 		if err != nil {
-			return fmt.Errorf("logging in as %s: %w", m.Username, err)
+			return fmt.Errorf("logging in as %s: %w: %w", m.Username, ErrConfig, err)
 		}
 		if m.Auth == config.AuthPlain {
 			err = s.step("logging in", func() error {

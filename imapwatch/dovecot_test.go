@@ -120,10 +120,16 @@ func TestDovecotCertificateVerification(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := d.mailbox(t, folder)
 			m.TLS, m.Address, m.CAFile = tc.tls, tc.addr, "" // system roots do not know the test CA
-			_, err := New(m, newMemRecorder(), Options{Attempts: 1}).Pass(context.Background())
+			// Three attempts a long backoff apart are allowed; a
+			// certificate that fails verification takes only one.
+			start := time.Now()
+			_, err := New(m, newMemRecorder(), Options{Attempts: 3, Backoff: 10 * time.Second}).Pass(context.Background())
 			var verr *tls.CertificateVerificationError
 			if !errors.As(err, &verr) {
 				t.Fatalf("err = %v, want a certificate verification error", err)
+			}
+			if took := time.Since(start); took > 5*time.Second || !strings.Contains(err.Error(), "not retried: the server's certificate failed verification") {
+				t.Errorf("err = %v after %s; want it at once, saying it is not retried", err, took)
 			}
 
 			var logs strings.Builder
@@ -248,7 +254,7 @@ func TestDovecotIdle(t *testing.T) {
 	var started <-chan struct{}
 	opts.Logger, started = idleWatch(t)
 	w := New(m, rec, opts)
-	s := NewScheduler([]*Watcher{w}, opts.Logger)
+	s := NewScheduler([]*Watcher{w}, opts.Logger, SchedulerOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- s.Run(ctx) }()

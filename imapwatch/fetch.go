@@ -195,7 +195,8 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 	j.processed, j.kept = imap.UIDSet{}, imap.UIDSet{}
 	for i := range j.batch.Messages {
 		m := &j.batch.Messages[i]
-		one := store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: m.UID, Messages: []store.Message{*m}}
+		one := store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: m.UID,
+			Messages: []store.Message{*m}, Limits: j.batch.Limits, Lease: j.batch.Lease}
 		r, err := w.rec.WriteBatch(ctx, one)
 		if errors.Is(err, store.ErrRejected) {
 			w.log.Error("the database refused a message; it is recorded as failed and kept", "uid", m.UID, "err", err)
@@ -208,28 +209,36 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 		}
 		total.Messages += r.Messages
 		total.Duplicates += r.Duplicates
+		total.DuplicateUIDs = append(total.DuplicateUIDs, r.DuplicateUIDs...)
 		total.Events += r.Events
 		total.Suppressed += r.Suppressed
 		total.Incidents += r.Incidents
+		total.HeldPerMessage += r.HeldPerMessage
+		total.HeldPerHour += r.HeldPerHour
+		total.LiftedKept += r.LiftedKept
 		if m.Outcome == store.OutcomeProcessed {
 			j.processed.AddNum(imap.UID(m.UID))
 		} else {
 			j.kept.AddNum(imap.UID(m.UID))
 		}
 	}
-	if _, err := w.rec.WriteBatch(ctx, store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: j.batch.LastUID}); err != nil {
+	if _, err := w.rec.WriteBatch(ctx, store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: j.batch.LastUID, Lease: j.batch.Lease}); err != nil {
 		return total, err
 	}
 	return total, nil
 }
 
-// account adds a committed batch to the pass's stats.
+// account adds a committed batch to the pass's stats. A message the
+// ledger already had counts as a duplicate only, whatever its outcome.
 func (w *Watcher) account(j *job, st *Stats) {
 	st.Batches++
 	st.Duplicates += j.res.Duplicates
 	for _, m := range j.batch.Messages {
 		st.Messages++
 		st.Bytes += m.Size
+		if slices.Contains(j.res.DuplicateUIDs, m.UID) {
+			continue
+		}
 		switch m.Outcome {
 		case store.OutcomeProcessed:
 			st.Processed++
@@ -239,8 +248,24 @@ func (w *Watcher) account(j *job, st *Stats) {
 			st.Failed++
 		}
 	}
+	st.Held += j.res.Held()
 	w.log.Debug("batch recorded", "uids", j.set.String(), "messages", j.res.Messages, "duplicates", j.res.Duplicates,
 		"events", j.res.Events, "suppressed", j.res.Suppressed, "incidents", j.res.Incidents)
+	if j.res.Held() > 0 {
+		w.log.Warn("suppressions held by the brake: not in force until released (bounced suppressions held)",
+			"uids", j.set.String(), "held", j.res.Held(),
+			"held_per_message", j.res.HeldPerMessage, "max_per_message", j.batch.Limits.PerMessage,
+			"held_per_hour", j.res.HeldPerHour, "max_per_hour", j.batch.Limits.PerHour)
+	}
+	if j.res.LiftedKept > 0 {
+		w.log.Info("addresses lifted by hand stay lifted: only a verified bounce suppresses them again",
+			"uids", j.set.String(), "addresses", j.res.LiftedKept)
+	}
+}
+
+// limits returns the mailbox's brake for its batches.
+func (w *Watcher) limits() store.Limits {
+	return store.Limits{PerMessage: w.m.MaxSuppressionsPerMessage, PerHour: w.m.MaxSuppressionsPerHour}
 }
 
 // search returns the UIDs to fetch, in ascending order.
@@ -339,7 +364,8 @@ func (w *Watcher) fetchBatch(s *session, uidValidity, lastUID uint32, uids []ima
 			whole.AddNum(f.uid)
 		}
 	}
-	j := &job{batch: store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID}, set: set, uids: uids, msgs: msgs}
+	j := &job{batch: store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID, Limits: w.limits(), Lease: w.lease},
+		set: set, uids: uids, msgs: msgs}
 	budget := int64(parseAheadBudget)
 	if len(whole) > 0 {
 		if err := w.fetchBodies(s, whole, nil, j, &budget); err != nil {

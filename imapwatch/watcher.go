@@ -2,6 +2,8 @@ package imapwatch
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/dsn"
+	"github.com/bounced/bounced/store"
 )
 
 // ParseFunc parses one raw message; dsn.Parse is the one used in production.
@@ -36,6 +39,16 @@ type Options struct {
 	// ShutdownGrace bounds how long a running batch may continue after the
 	// pass's context is cancelled; 0 means config.DefaultShutdownTimeout.
 	ShutdownGrace time.Duration
+	// Leases, when set, is the lease table (*store.Store) that decides which
+	// replica works the mailbox: Pass takes the mailbox's lease first and
+	// every batch is fenced by it. nil works the mailbox without leases,
+	// for a single process (tests, the demo).
+	Leases Leaser
+	// Replica names this process in the lease table and in the ledger.
+	Replica string
+	// TakeoverAfter sets the lease times (see leaseTimes); 0 means
+	// DefaultTakeoverAfter.
+	TakeoverAfter time.Duration
 	// AfterCommit, when set, is called on the fetching goroutine after each
 	// batch's WriteBatch returned nil and before the batch is handed to the
 	// disposition. It is a seam for fault-injection tests (the crash between
@@ -53,7 +66,8 @@ type Stats struct {
 	Unrecognized int   // kept in the unrecognized folder
 	Failed       int   // could not be parsed, kept in the unrecognized folder
 	Duplicates   int   // already in the ledger
-	Skipped      bool  // another replica holds the mailbox's lock
+	Held         int   // new suppressions held by the brake
+	Skipped      bool  // another replica holds the mailbox's lease
 	Rescanned    bool  // UIDVALIDITY changed, the mailbox was read from UID 1
 	Duration     time.Duration
 }
@@ -64,7 +78,7 @@ func (s Stats) LogValue() slog.Value {
 		slog.Int("messages", s.Messages), slog.Int64("bytes", s.Bytes),
 		slog.Int("batches", s.Batches), slog.Int("processed", s.Processed),
 		slog.Int("unrecognized", s.Unrecognized), slog.Int("failed", s.Failed),
-		slog.Int("duplicates", s.Duplicates), slog.Bool("skipped", s.Skipped),
+		slog.Int("duplicates", s.Duplicates), slog.Int("held", s.Held), slog.Bool("skipped", s.Skipped),
 		slog.Bool("rescanned", s.Rescanned), slog.Duration("duration", s.Duration),
 	)
 }
@@ -85,11 +99,12 @@ type Status struct {
 type Totals struct {
 	Passes        uint64 // passes finished, failed and skipped ones included
 	FailedPasses  uint64 // passes that ended with an error
-	SkippedPasses uint64 // passes skipped because another replica held the lock
+	SkippedPasses uint64 // passes skipped because another replica held the lease
 	Processed     uint64 // messages recognised and recorded
 	Unrecognized  uint64 // messages kept in the unrecognized folder
 	Failed        uint64 // messages that could not be parsed
 	Duplicates    uint64 // messages already in the ledger
+	Held          uint64 // new suppressions held by the brake
 }
 
 // add counts one finished pass.
@@ -105,6 +120,7 @@ func (t *Totals) add(st Stats, err error) {
 	t.Unrecognized += uint64(st.Unrecognized)
 	t.Failed += uint64(st.Failed)
 	t.Duplicates += uint64(st.Duplicates)
+	t.Held += uint64(st.Held)
 }
 
 // Watcher works one mailbox. Its Pass may be called from one goroutine at a
@@ -118,6 +134,9 @@ type Watcher struct {
 
 	// parsers bounds the messages parsed at once (parse-ahead, fetch.go).
 	parsers chan struct{}
+	// lease is the lease the running pass works under; its batches carry
+	// it. Set by the pass before any batch is made.
+	lease store.Lease
 
 	mu     sync.Mutex
 	status Status
@@ -172,25 +191,92 @@ func (w *Watcher) Status() Status {
 	return w.status
 }
 
-// Pass works the mailbox once: it takes the mailbox's lock (returning
-// Stats.Skipped when another replica holds it), then fetches, records and
-// disposes of every message above the checkpoint, batch by batch. A failed
-// connection is retried with backoff; a failed WriteBatch is not (nothing was
-// moved, the next pass retries it).
+// Pass works the mailbox once: with Options.Leases it takes the mailbox's
+// lease (returning Stats.Skipped when another replica holds it), renews it
+// during the pass and releases it after; then it fetches, records and
+// disposes of every message above the checkpoint, batch by batch, each batch
+// fenced by the lease. A failed connection is retried with backoff; a failed
+// WriteBatch is not (nothing was moved, the next pass retries it).
 //
-// When ctx is cancelled the batch in hand is finished (within ShutdownGrace)
+// When ctx is cancelled, or the lease is lost, the batch in hand is finished
+// (within ShutdownGrace; a batch of a lost lease is refused by the database)
 // and no new one started.
 func (w *Watcher) Pass(ctx context.Context) (Stats, error) {
 	start := time.Now()
 	w.setRunning(true)
-	st, err := w.pass(ctx)
+	st, err := w.leasedPass(ctx)
 	st.Duration = time.Since(start)
 	w.finish(st, err)
 	return st, err
 }
 
-func (w *Watcher) pass(ctx context.Context) (Stats, error) {
+// passUnder is Pass under a lease the Scheduler holds and renews. A pass
+// that stopped because the lease was lost or handed over ends without an
+// error in the mailbox's status: the mailbox is another replica's now.
+func (w *Watcher) passUnder(ctx context.Context, l store.Lease) (Stats, error) {
+	start := time.Now()
+	w.setRunning(true)
+	st, err := w.pass(ctx, l)
+	st.Duration = time.Since(start)
+	if err != nil && (errors.Is(err, store.ErrLeaseLost) || errors.Is(context.Cause(ctx), errLeaseLost) ||
+		errors.Is(context.Cause(ctx), errHandedOver) || errors.Is(context.Cause(ctx), errLeasesStale)) {
+		w.finish(st, nil)
+		return st, err
+	}
+	w.finish(st, err)
+	return st, err
+}
+
+// leasedPass takes the mailbox's lease for one pass, when leases are used.
+func (w *Watcher) leasedPass(ctx context.Context) (Stats, error) {
+	l := store.Lease{Mailbox: w.m.Name, Replica: w.opts.Replica}
+	if w.opts.Leases == nil || w.opts.FetchOnly {
+		return w.pass(ctx, l)
+	}
+	ttl, beat := leaseTimes(w.opts.TakeoverAfter)
+	got, err := w.opts.Leases.AcquireLeases(ctx, w.opts.Replica, []string{w.m.Name}, ttl)
+	if err != nil {
+		return Stats{}, fmt.Errorf("taking the lease of mailbox %s: %w", w.m.Name, err)
+	}
+	if len(got) == 0 {
+		w.log.Debug("another replica holds the mailbox's lease, skipping")
+		return Stats{Skipped: true}, nil
+	}
+	l = got[0]
+	lctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-lctx.Done():
+				return
+			case <-time.After(beat):
+			}
+			kept, err := w.opts.Leases.RenewLeases(lctx, l.Replica, []store.Lease{l}, ttl)
+			switch {
+			case err != nil && lctx.Err() == nil:
+				w.log.Info("cannot renew the mailbox's lease; retrying", "err", err)
+			case err == nil && len(kept) == 0:
+				w.log.Warn("lease lost: another replica took the mailbox over, or the lease expired; the pass stops", "generation", l.Generation)
+				cancel(errLeaseLost)
+				return
+			}
+		}
+	})
+	st, err := w.pass(lctx, l)
+	cancel(nil)
+	wg.Wait()
+	if rerr := w.opts.Leases.ReleaseLeases(context.WithoutCancel(ctx), []store.Lease{l}); rerr != nil {
+		w.log.Info("cannot release the mailbox's lease; it expires on its own", "err", rerr)
+	}
+	return st, err
+}
+
+// pass works the mailbox under lease l (Generation 0: no lease).
+func (w *Watcher) pass(ctx context.Context, l store.Lease) (Stats, error) {
 	var st Stats
+	w.lease = l
 	// work outlives ctx by the shutdown grace, so that the batch in hand
 	// can finish; the batch loop checks ctx before starting another.
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -198,24 +284,14 @@ func (w *Watcher) pass(ctx context.Context) (Stats, error) {
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(w.opts.ShutdownGrace, cancel) })
 	defer stop()
 
-	if !w.opts.FetchOnly {
-		release, ok, err := w.rec.LockMailbox(work, w.m.Name)
-		if err != nil {
-			return st, fmt.Errorf("locking mailbox %s: %w", w.m.Name, err)
-		}
-		if !ok {
-			w.log.Info("mailbox is being worked by another replica, skipping this tick")
-			st.Skipped = true
-			return st, nil
-		}
-		defer release()
-	}
-
 	backoff := w.opts.Backoff
 	for attempt := 1; ; attempt++ {
 		err := w.attempt(ctx, work, &st)
 		if err == nil {
 			return st, nil
+		}
+		if why, ok := cannotHeal(err); ok {
+			return st, &NotRetriedError{Err: err, Why: why}
 		}
 		if ctx.Err() != nil || !retryable(err) || attempt >= w.opts.Attempts {
 			return st, err
@@ -240,7 +316,44 @@ func (e errRecorder) Unwrap() error { return e.err }
 // retryable reports whether a fresh connection may cure err.
 func retryable(err error) bool {
 	var rec errRecorder
-	return !errors.As(err, &rec) && !errors.Is(err, ErrAuth) && !errors.Is(err, errStopped)
+	_, permanent := cannotHeal(err)
+	return !errors.As(err, &rec) && !permanent && !errors.Is(err, errStopped)
+}
+
+// NotRetriedError is the error of a pass that failed in a way retrying
+// cannot heal: the server refused the login, its certificate failed
+// verification, or the configuration is wrong. The pass is not retried, and
+// the scheduler does not retry it before the next scheduled tick; Why says
+// which of these it was.
+type NotRetriedError struct {
+	Err error
+	Why string
+}
+
+func (e *NotRetriedError) Error() string {
+	return e.Err.Error() + " (not retried: " + e.Why + ")"
+}
+
+func (e *NotRetriedError) Unwrap() error { return e.Err }
+
+// cannotHeal reports whether err is one that no retry of the pass cures,
+// and why.
+func cannotHeal(err error) (why string, ok bool) {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &hostname), errors.As(err, &invalid):
+		return "the server's certificate failed verification; fix the certificate, ca_file or server_name", true
+	case errors.Is(err, ErrAuth):
+		return "the server refused the login; fix the credentials", true
+	case errors.Is(err, ErrConfig):
+		return "the configuration is wrong; fix it and reload", true
+	}
+	return "", false
 }
 
 // errStopped reports a pass that stopped between batches on shutdown.
@@ -250,6 +363,14 @@ func (w *Watcher) setRunning(r bool) {
 	w.mu.Lock()
 	w.status.Running = r
 	w.mu.Unlock()
+}
+
+// clearError forgets the mailbox's last error: the mailbox's lease went to
+// another replica, which reports on it now.
+func (w *Watcher) clearError() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.status.LastError, w.status.LastErrorAt = "", time.Time{}
 }
 
 func (w *Watcher) finish(st Stats, err error) {

@@ -45,13 +45,35 @@ type Batch struct {
 	UIDValidity uint32
 	LastUID     uint32 // the checkpoint after this batch
 	Messages    []Message
+	// Limits is the mailbox's brake on new suppressions; the zero value
+	// has none.
+	Limits Limits
+	// Lease is the lease the batch was fetched under. When its Generation
+	// is not zero the transaction first checks that Lease.Replica still
+	// holds the mailbox at that generation, and fails with ErrLeaseLost
+	// otherwise. Lease.Replica is recorded in the ledger either way.
+	Lease Lease
 }
 
 // BatchResult counts what one WriteBatch did.
 type BatchResult struct {
 	Messages   int // messages newly recorded in the ledger
 	Duplicates int // messages skipped because the ledger already had them
-	Events     int // bounce events written
-	Suppressed int // addresses newly suppressed or whose suppression was renewed
-	Incidents  int // sender-side reputation incidents counted
+	// DuplicateUIDs are the UIDs of those messages, so that the caller
+	// counts them as already recorded, not as processed again.
+	DuplicateUIDs []uint32
+	Events        int // bounce events written
+	Suppressed    int // addresses newly suppressed or whose suppression was renewed
+	Incidents     int // sender-side reputation incidents counted
+	// HeldPerMessage and HeldPerHour count the new suppressions the brake
+	// held (Batch.Limits) instead of putting them in force.
+	HeldPerMessage int
+	HeldPerHour    int
+	// LiftedKept counts addresses lifted by hand that the batch's bounces
+	// would have suppressed again, left lifted because none of those
+	// bounces was verified.
+	LiftedKept int
 }
+
+// Held returns the new suppressions the brake held.
+func (r BatchResult) Held() int { return r.HeldPerMessage + r.HeldPerHour }

@@ -179,3 +179,11 @@ func suppressedNow(tb testing.TB, s *Store, addr string) *Suppression {
 	}
 	return nil
 }
+
+// withAuthenticity sets the authenticity of every recipient of m.
+func withAuthenticity(m Message, a dsn.Authenticity) Message {
+	for i := range m.Report.Recipients {
+		m.Report.Recipients[i].Authenticity = a
+	}
+	return m
+}

@@ -196,8 +196,17 @@ func TestManualLiftIsNotUndoneByOlderBounces(t *testing.T) {
 		t.Error("soft@example.org suppressed by one soft bounce after the lift")
 	}
 
-	// A new hard bounce after the lift suppresses again, as a fresh start.
-	mustWrite(t, s, batchOf(msg(10, "j", lift.Add(time.Minute), rcpt{"hard@example.org", dsn.ReasonUserUnknown})))
+	// A new unsigned (or invalid) hard bounce after the lift does not
+	// suppress again: anyone could have sent it.
+	res := mustWrite(t, s, batchOf(
+		msg(10, "j", lift.Add(time.Minute), rcpt{"hard@example.org", dsn.ReasonUserUnknown}),
+		withAuthenticity(msg(11, "k", lift.Add(time.Minute), rcpt{"hard@example.org", dsn.ReasonUserUnknown}), dsn.AuthenticityInvalid),
+	))
+	if sp := suppressedNow(t, s, "hard@example.org"); sp != nil || res.LiftedKept != 1 {
+		t.Errorf("after unverified hard bounces: %+v, result %+v; want still lifted, 1 kept lifted", sp, res)
+	}
+	// A verified one does, as a fresh start.
+	mustWrite(t, s, batchOf(withAuthenticity(msg(12, "l", lift.Add(time.Minute), rcpt{"hard@example.org", dsn.ReasonUserUnknown}), dsn.AuthenticityVerified)))
 	sp := suppressedNow(t, s, "hard@example.org")
 	if sp == nil || sp.Count != 1 || !sp.FirstSeen.Equal(lift.Add(time.Minute)) || sp.Manual {
 		t.Errorf("after a new hard bounce: %+v; want suppressed afresh, count 1", sp)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -18,9 +19,32 @@ var (
 	// ErrUnknownReason is returned for a reason identifier that is not in
 	// the reasons table.
 	ErrUnknownReason = errors.New("unknown reason")
-	// ErrBadAddress is returned for an address without local part or domain.
+	// ErrBadAddress is returned for an address NormalizeAddress refuses.
 	ErrBadAddress = errors.New("not an email address")
+	// ErrNoteTooLong is returned for a manual change whose note (why) or
+	// actor (who) is longer than MaxNoteLength or MaxActorLength.
+	ErrNoteTooLong = errors.New("note too long")
 )
+
+// Limits of what a manual change records in the audit, in characters.
+const (
+	MaxNoteLength  = 1000
+	MaxActorLength = 200
+)
+
+// checkAuditText says why actor and note cannot go into the audit.
+func checkAuditText(actor, note string) error {
+	if actor == "" || note == "" {
+		return errors.New("who and why are required")
+	}
+	if n := utf8.RuneCountInString(note); n > MaxNoteLength {
+		return fmt.Errorf("%w: %d characters, at most %d", ErrNoteTooLong, n, MaxNoteLength)
+	}
+	if n := utf8.RuneCountInString(actor); n > MaxActorLength {
+		return fmt.Errorf("%w: who is %d characters, at most %d", ErrNoteTooLong, n, MaxActorLength)
+	}
+	return nil
+}
 
 // Suppression is one address in the suppression list.
 type Suppression struct {
@@ -35,17 +59,26 @@ type Suppression struct {
 	EvidenceMessageID  string     `json:"evidence_message_id,omitempty"`
 	EvidenceStatus     string     `json:"evidence_status,omitempty"`
 	EvidenceDiagnostic string     `json:"evidence_diagnostic,omitempty"`
-	ActiveSince        time.Time  `json:"active_since"`
-	UpdatedAt          time.Time  `json:"updated_at"`
+	// EvidenceAuthenticity is the authenticity of the bounce that is the
+	// evidence (verified, invalid or unsigned); empty when added by hand.
+	EvidenceAuthenticity string    `json:"evidence_authenticity,omitempty"`
+	ActiveSince          time.Time `json:"active_since"`
+	UpdatedAt            time.Time `json:"updated_at"`
 }
 
 const suppressionColumns = `address, reason, scope, first_seen, last_seen, bounce_count, expires_at, manual,
-	evidence_message_id, evidence_status, evidence_diagnostic, active_since, updated_at`
+	evidence_message_id, evidence_status, evidence_diagnostic, evidence_authenticity, active_since, updated_at`
+
+// suppressionFields returns the destinations of suppressionColumns in sp.
+func suppressionFields(sp *Suppression) []any {
+	return []any{&sp.Address, &sp.Reason, &sp.Scope, &sp.FirstSeen, &sp.LastSeen, &sp.Count, &sp.ExpiresAt,
+		&sp.Manual, &sp.EvidenceMessageID, &sp.EvidenceStatus, &sp.EvidenceDiagnostic, &sp.EvidenceAuthenticity,
+		&sp.ActiveSince, &sp.UpdatedAt}
+}
 
 func scanSuppression(row pgx.Row) (Suppression, error) {
 	var sp Suppression
-	err := row.Scan(&sp.Address, &sp.Reason, &sp.Scope, &sp.FirstSeen, &sp.LastSeen, &sp.Count, &sp.ExpiresAt,
-		&sp.Manual, &sp.EvidenceMessageID, &sp.EvidenceStatus, &sp.EvidenceDiagnostic, &sp.ActiveSince, &sp.UpdatedAt)
+	err := row.Scan(suppressionFields(&sp)...)
 	return sp, err
 }
 
@@ -97,28 +130,39 @@ func (s *Store) EachSuppression(ctx context.Context, opts ListOptions, fn func(S
 	return nil
 }
 
-// Suppressed returns the suppressions in force among addrs, by the address
-// as given. Lookup ignores case.
+// Suppressed returns the suppressions in force among addrs, keyed by the
+// address as given. Each address is looked up in its normalised form
+// (NormalizeAddress): padding, angle brackets, a trailing dot, case and the
+// Unicode or ASCII form of the domain do not matter. It fails with an error
+// wrapping ErrBadAddress, and looks nothing up, when one of addrs is not an
+// address: "not suppressed" is never the answer for an address that could
+// not be checked.
 func (s *Store) Suppressed(ctx context.Context, addrs []string) (map[string]Suppression, error) {
-	rows, err := s.pool.Query(ctx, `SELECT a.given, `+suppressionColumns+`
-		FROM unnest($2::text[]) AS a(given)
-		JOIN suppressions ON lower(address) = lower(a.given)
-		WHERE `+inForceAt, s.clock(), addrs)
+	norm := make([]string, len(addrs))
+	for i, a := range addrs {
+		n, _, ok := NormalizeAddress(a)
+		if !ok {
+			return nil, fmt.Errorf("checking addresses: %q: %w", a, ErrBadAddress)
+		}
+		norm[i] = n
+	}
+	rows, err := s.pool.Query(ctx, `SELECT a.i, `+suppressionColumns+`
+		FROM unnest($2::text[]) WITH ORDINALITY AS a(normalized, i)
+		JOIN suppressions ON lower(address) = lower(a.normalized)
+		WHERE `+inForceAt, s.clock(), norm)
 	if err != nil {
 		return nil, fmt.Errorf("checking addresses: %w", err)
 	}
 	defer rows.Close()
 	out := map[string]Suppression{}
 	for rows.Next() {
-		var given string
+		var i int64
 		var sp Suppression
-		err := rows.Scan(&given, &sp.Address, &sp.Reason, &sp.Scope, &sp.FirstSeen, &sp.LastSeen, &sp.Count,
-			&sp.ExpiresAt, &sp.Manual, &sp.EvidenceMessageID, &sp.EvidenceStatus, &sp.EvidenceDiagnostic,
-			&sp.ActiveSince, &sp.UpdatedAt)
+		err := rows.Scan(append([]any{&i}, suppressionFields(&sp)...)...)
 		if err != nil {
 			return nil, fmt.Errorf("checking addresses: %w", err)
 		}
-		out[given] = sp
+		out[addrs[i-1]] = sp
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("checking addresses: %w", err)
@@ -128,14 +172,15 @@ func (s *Store) Suppressed(ctx context.Context, addrs []string) (map[string]Supp
 
 // AddSuppression suppresses address by hand, permanently, for reason (an
 // identifier of the reasons table), and records who did it and why in the
-// audit. An address already suppressed becomes permanent and manual.
+// audit. A note over MaxNoteLength characters (or an actor over
+// MaxActorLength) fails with ErrNoteTooLong. An address already suppressed becomes permanent and manual.
 func (s *Store) AddSuppression(ctx context.Context, address, reason, actor, note string) (Suppression, error) {
 	addr, _, ok := NormalizeAddress(address)
 	if !ok {
 		return Suppression{}, fmt.Errorf("adding suppression: %q: %w", address, ErrBadAddress)
 	}
-	if actor == "" || note == "" {
-		return Suppression{}, errors.New("adding suppression: who and why are required")
+	if err := checkAuditText(actor, note); err != nil {
+		return Suppression{}, fmt.Errorf("adding suppression: %w", err)
 	}
 	now := s.clock()
 	var sp Suppression
@@ -149,8 +194,8 @@ func (s *Store) AddSuppression(ctx context.Context, address, reason, actor, note
 		}
 		row := tx.QueryRow(ctx, `
 			INSERT INTO suppressions AS s (address, reason, scope, first_seen, last_seen, bounce_count, expires_at,
-				evidence_diagnostic, manual, active_since, updated_at)
-			VALUES ($2, $3, $4, $1, $1, 0, NULL, $5, true, $1, $1)
+				evidence_diagnostic, evidence_authenticity, manual, active_since, updated_at)
+			VALUES ($2, $3, $4, $1, $1, 0, NULL, $5, '', true, $1, $1)
 			ON CONFLICT ((lower(address))) DO UPDATE SET
 				reason = excluded.reason,
 				scope = excluded.scope,
@@ -162,6 +207,7 @@ func (s *Store) AddSuppression(ctx context.Context, address, reason, actor, note
 				evidence_message_id = CASE WHEN `+inForce+` THEN s.evidence_message_id ELSE '' END,
 				evidence_status = CASE WHEN `+inForce+` THEN s.evidence_status ELSE '' END,
 				evidence_diagnostic = CASE WHEN `+inForce+` THEN s.evidence_diagnostic ELSE excluded.evidence_diagnostic END,
+				evidence_authenticity = CASE WHEN `+inForce+` THEN s.evidence_authenticity ELSE '' END,
 				active_since = CASE WHEN `+inForce+` THEN s.active_since ELSE excluded.active_since END,
 				lifted_at = NULL,
 				updated_at = excluded.updated_at
@@ -175,6 +221,10 @@ func (s *Store) AddSuppression(ctx context.Context, address, reason, actor, note
 			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, SuppressionChannel, sp.Address); err != nil {
 				return err
 			}
+		}
+		// A held suppression of the address is settled by this one.
+		if _, err := tx.Exec(ctx, `DELETE FROM held_suppressions WHERE lower(address) = lower($1)`, addr); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO suppression_audit (address, action, actor, note, reason, at)
 			VALUES ($1, 'add', $2, $3, $4, $5)`, sp.Address, actor, note, reason, now)
@@ -197,8 +247,8 @@ func (s *Store) LiftSuppression(ctx context.Context, address, actor, why string)
 	if !ok {
 		return Suppression{}, fmt.Errorf("lifting suppression: %q: %w", address, ErrBadAddress)
 	}
-	if actor == "" || why == "" {
-		return Suppression{}, errors.New("lifting suppression: who and why are required")
+	if err := checkAuditText(actor, why); err != nil {
+		return Suppression{}, fmt.Errorf("lifting suppression: %w", err)
 	}
 	now := s.clock()
 	var sp Suppression
@@ -238,18 +288,23 @@ func (s *Store) LiftSuppression(ctx context.Context, address, actor, why string)
 // AuditEntry is one manual change to the suppression list.
 type AuditEntry struct {
 	Address string    `json:"address"`
-	Action  string    `json:"action"` // "add" or "lift"
+	Action  string    `json:"action"` // "add", "lift", "release" or "discard"
 	Actor   string    `json:"actor"`
 	Note    string    `json:"note"`
 	Reason  string    `json:"reason"`
 	At      time.Time `json:"at"`
 }
 
-// Audit returns the manual changes to the suppression of address, oldest
-// first.
+// Audit returns the manual changes to the suppression of address (in any
+// form NormalizeAddress accepts), oldest first. It fails with an error
+// wrapping ErrBadAddress when address is not an address.
 func (s *Store) Audit(ctx context.Context, address string) ([]AuditEntry, error) {
+	addr, _, ok := NormalizeAddress(address)
+	if !ok {
+		return nil, fmt.Errorf("reading audit: %q: %w", address, ErrBadAddress)
+	}
 	rows, err := s.pool.Query(ctx, `SELECT address, action, actor, note, coalesce(reason, ''), at
-		FROM suppression_audit WHERE lower(address) = lower($1) ORDER BY at, id`, address)
+		FROM suppression_audit WHERE lower(address) = lower($1) ORDER BY at, id`, addr)
 	if err != nil {
 		return nil, fmt.Errorf("reading audit: %w", err)
 	}

@@ -61,6 +61,9 @@ func (s *Store) WriteBatch(ctx context.Context, b Batch) (BatchResult, error) {
 		if err == nil {
 			return res, nil
 		}
+		if leaseLost(err) {
+			return BatchResult{}, fmt.Errorf("writing batch of %s up to UID %d: %w: %w", b.Mailbox, b.LastUID, ErrLeaseLost, err)
+		}
 		if rejected(err) {
 			return BatchResult{}, fmt.Errorf("writing batch of %s up to UID %d: %w: %w", b.Mailbox, b.LastUID, ErrRejected, err)
 		}
@@ -115,6 +118,8 @@ func (b Batch) validate() error {
 // event is one recipient result about to be stored.
 type event struct {
 	uid       uint32
+	order     int    // place in the batch
+	bounceID  string // the bounce's own Message-ID
 	occurred  time.Time
 	res       dsn.Result
 	address   string // normalised; "" when the recipient is not an address
@@ -151,7 +156,8 @@ func prepare(b Batch, now time.Time) prepared {
 		sending := domainOf(m.Report.Original.From)
 		reporting := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(m.Report.ReportingMTA), "."))
 		for _, r := range m.Report.Results() {
-			ev := event{uid: m.UID, occurred: occurred, res: r, sending: sending, reporting: reporting, headers: headers}
+			ev := event{uid: m.UID, order: len(p.events), bounceID: dsn.CleanText(m.MessageID), occurred: occurred,
+				res: r, sending: sending, reporting: reporting, headers: headers}
 			if ev.res.Kind == "" {
 				ev.res.Kind = dsn.KindUnrecognized
 			}
@@ -163,6 +169,9 @@ func prepare(b Batch, now time.Time) prepared {
 			}
 			if ev.res.Verdict == "" {
 				ev.res.Verdict = dsn.VerdictIgnore
+			}
+			if ev.res.Authenticity == "" {
+				ev.res.Authenticity = dsn.AuthenticityUnsigned
 			}
 			switch ev.res.Action {
 			case "", dsn.ActionFailed, dsn.ActionDelayed, dsn.ActionDelivered, dsn.ActionRelayed, dsn.ActionExpanded:
@@ -211,9 +220,22 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 
 	first := &pgx.Batch{}
 	first.Queue("BEGIN")
+	if b.Lease.Generation != 0 {
+		// The fencing check: it locks the lease row until COMMIT.
+		first.Queue(`SELECT check_mailbox_lease($1, $2, $3)`, b.Mailbox, b.Lease.Replica, b.Lease.Generation)
+	}
 	queueRecordMessages(first, b, p, now, s.policy.SoftWindow)
+	keys := candidateKeys(p.events)
+	if len(keys) > 0 {
+		queueAddressState(first, b.Mailbox, keys, now)
+	}
 	br := conn.SendBatch(ctx, first)
-	dups, counted, err := readRecorded(br)
+	dups, counted, err := readRecorded(br, b.Lease.Generation != 0)
+	var state map[string]addrState
+	var startedInHour int
+	if err == nil && len(keys) > 0 {
+		state, startedInHour, err = readAddressState(br)
+	}
 	if cerr := br.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("recording ledger and events: %w", cerr)
 	}
@@ -221,6 +243,10 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 		return res, err
 	}
 	res.Duplicates = len(dups)
+	for uid := range dups {
+		res.DuplicateUIDs = append(res.DuplicateUIDs, uid)
+	}
+	slices.Sort(res.DuplicateUIDs)
 	res.Messages = len(b.Messages) - len(dups)
 
 	events := p.events
@@ -239,11 +265,22 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 		}
 	}
 	sups := mergeSuppressions(immediateSuppressions(events), s.softSuppressions(events, counted))
+	bk := brake(sups, state, b.Limits, startedInHour)
+	res.HeldPerMessage, res.HeldPerHour, res.LiftedKept = bk.perMessage, bk.perHour, bk.liftedKept
 	rep := reputation(events)
 
 	last := &pgx.Batch{}
-	if len(sups) > 0 {
-		queueSuppressions(last, sups, now)
+	if len(bk.apply) > 0 {
+		queueSuppressions(last, bk.apply, now)
+	}
+	if len(bk.held) > 0 {
+		queueHeld(last, b.Mailbox, bk.held, now)
+	}
+	if len(bk.unheld) > 0 {
+		last.Queue(`DELETE FROM held_suppressions WHERE lower(address) = ANY($1::text[])`, bk.unheld)
+	}
+	if bk.started > 0 {
+		queueStarts(last, b.Mailbox, bk.started, now)
 	}
 	if len(rep) > 0 {
 		queueReputation(last, rep)
@@ -260,7 +297,7 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 
 	br = conn.SendBatch(ctx, last)
 	defer br.Close()
-	if len(sups) > 0 {
+	if len(bk.apply) > 0 {
 		rows, err := br.Query()
 		if err != nil {
 			return res, fmt.Errorf("upserting suppressions: %w", err)
@@ -270,6 +307,21 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 		}
 		if err := rows.Err(); err != nil {
 			return res, fmt.Errorf("upserting suppressions: %w", err)
+		}
+	}
+	if len(bk.held) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return res, fmt.Errorf("holding suppressions: %w", err)
+		}
+	}
+	if len(bk.unheld) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return res, fmt.Errorf("releasing held suppressions: %w", err)
+		}
+	}
+	if bk.started > 0 {
+		if _, err := br.Exec(); err != nil {
+			return res, fmt.Errorf("counting suppressions started: %w", err)
 		}
 	}
 	if len(rep) > 0 {
@@ -291,7 +343,8 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 
 // recordMessages records the messages not yet in the ledger, the events of
 // those (and only those), and adds their soft bounces to the soft-bounce
-// state of each address, keeping the times within the window ($12). It
+// state of each address, keeping the times within the window ($12); the
+// ledger names the replica that recorded the messages ($35). It
 // returns the UID of each message already in the ledger (kind 'd', for
 // duplicate; usually none) and the soft bounces now counted for each address
 // (kind 's'). Rows are taken in a fixed order
@@ -299,8 +352,8 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 const recordMessages = `
 	WITH new AS (
 		INSERT INTO processed_messages
-			(mailbox, uidvalidity, uid, message_id, content_hash, size, received_at, kind, outcome, error, processed_at)
-		SELECT $1, $2, u.uid, u.message_id, u.content_hash, u.size, u.received_at, u.kind, u.outcome, u.error, $3
+			(mailbox, uidvalidity, uid, message_id, content_hash, size, received_at, kind, outcome, error, processed_at, replica)
+		SELECT $1, $2, u.uid, u.message_id, u.content_hash, u.size, u.received_at, u.kind, u.outcome, u.error, $3, $35
 		FROM unnest($4::bigint[], $5::text[], $6::bytea[], $7::bigint[], $8::timestamptz[], $9::text[], $10::text[], $11::text[])
 			AS u(uid, message_id, content_hash, size, received_at, kind, outcome, error)
 		ON CONFLICT DO NOTHING
@@ -309,17 +362,18 @@ const recordMessages = `
 		INSERT INTO bounce_events (message_ref, occurred_at, recorded_at, kind, recipient, recipient_domain,
 			status, status_inferred, smtp_code, action, reason, scope, permanent, verdict, diagnostic,
 			remote_mta, reporting_mta, feedback_type, original_message_id, original_from, sending_domain,
-			original_headers)
+			original_headers, authenticity)
 		SELECT new.id, e.occurred_at, $3, e.kind, e.recipient, e.recipient_domain,
 			e.status, e.status_inferred, e.smtp_code, e.action, e.reason, e.scope, e.permanent, e.verdict, e.diagnostic,
 			e.remote_mta, e.reporting_mta, e.feedback_type, e.original_message_id, e.original_from, e.sending_domain,
-			e.original_headers::jsonb
+			e.original_headers::jsonb, e.authenticity
 		FROM unnest($13::bigint[], $14::timestamptz[], $15::text[], $16::text[], $17::text[], $18::text[], $19::boolean[],
 			$20::integer[], $21::text[], $22::text[], $23::text[], $24::boolean[], $25::text[], $26::text[], $27::text[],
-			$28::text[], $29::text[], $30::text[], $31::text[], $32::text[], $33::text[])
+			$28::text[], $29::text[], $30::text[], $31::text[], $32::text[], $33::text[], $34::text[])
 			AS e(uid, occurred_at, kind, recipient, recipient_domain, status, status_inferred,
 				smtp_code, action, reason, scope, permanent, verdict, diagnostic, remote_mta,
-				reporting_mta, feedback_type, original_message_id, original_from, sending_domain, original_headers)
+				reporting_mta, feedback_type, original_message_id, original_from, sending_domain, original_headers,
+				authenticity)
 		JOIN new ON new.uid = e.uid
 		RETURNING recipient, recipient_domain, occurred_at, reason, verdict
 	), incoming AS (
@@ -378,15 +432,22 @@ func queueRecordMessages(batch *pgx.Batch, b Batch, p prepared, now time.Time, w
 	args := []any{b.Mailbox, int64(b.UIDValidity), now,
 		uids, ids, hashes, sizes, received, kinds, outcomes, errs,
 		window}
-	batch.Queue(recordMessages, append(args, eventColumnsOf(p.events)...)...)
+	args = append(args, eventColumnsOf(p.events)...)
+	batch.Queue(recordMessages, append(args, dsn.CleanText(b.Lease.Replica))...)
 }
 
-// readRecorded reads the result of recordMessages: the UIDs of the messages
+// readRecorded reads the result of the lease check, when fenced, and of
+// recordMessages: the UIDs of the messages
 // already in the ledger, and the soft bounce times counted by lower-cased
 // address.
-func readRecorded(br pgx.BatchResults) (dups map[uint32]bool, counted map[string][]time.Time, err error) {
+func readRecorded(br pgx.BatchResults, fenced bool) (dups map[uint32]bool, counted map[string][]time.Time, err error) {
 	if _, err := br.Exec(); err != nil { // BEGIN
 		return nil, nil, fmt.Errorf("recording ledger and events: %w", err)
+	}
+	if fenced {
+		if _, err := br.Exec(); err != nil {
+			return nil, nil, fmt.Errorf("checking the lease: %w", err)
+		}
 	}
 	rows, err := br.Query()
 	if err != nil {
@@ -425,7 +486,7 @@ func eventColumnsOf(events []event) []any {
 		occurred                                            = make([]time.Time, n)
 		kind, recipient, domain, status, action             = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		reason, scope, verdict, diag, remote, reporting, fb = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		origID, origFrom, sending, headers                  = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		origID, origFrom, sending, headers, auth            = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		inferred, permanent                                 = make([]bool, n), make([]bool, n)
 		code                                                = make([]int32, n)
 	)
@@ -438,9 +499,10 @@ func eventColumnsOf(events []event) []any {
 		reason[i], scope[i], permanent[i], verdict[i] = string(r.Reason), string(r.Scope), r.Permanent, string(r.Verdict)
 		diag[i], remote[i], reporting[i], fb[i] = r.Diagnostic, r.RemoteMTA, r.ReportingMTA, r.FeedbackType
 		origID[i], origFrom[i], sending[i], headers[i] = r.OriginalMessageID, r.OriginalFrom, ev.sending, ev.headers
+		auth[i] = string(r.Authenticity)
 	}
 	return []any{uid, occurred, kind, recipient, domain, status, inferred, code, action, reason, scope,
-		permanent, verdict, diag, remote, reporting, fb, origID, origFrom, sending, headers}
+		permanent, verdict, diag, remote, reporting, fb, origID, origFrom, sending, headers, auth}
 }
 
 // maxIndexedText bounds the bytes of a text that goes into an index: an

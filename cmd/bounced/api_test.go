@@ -142,9 +142,18 @@ func TestRunServesAPI(t *testing.T) {
 	base, stop := startRun(t, cfg)
 
 	waitFor(t, "the first pass", func() bool {
-		code, body := get(t, base+"/readyz", "")
+		code, body := get(t, base+"/readyz?verbose=1", testAPIToken)
 		return code == 200 && strings.Contains(body, "last_success")
 	})
+	// Without the token /readyz says ok or failing, no details.
+	if code, body := get(t, base+"/readyz", ""); code != 200 || strings.TrimSpace(body) != `{"ready":true,"mailboxes":[{"mailbox":"m","state":"ok"}]}` {
+		t.Errorf("/readyz without a token: %d %s", code, body)
+	}
+	for _, token := range []string{"", "wrong-token-0123456789"} {
+		if code, body := get(t, base+"/readyz?verbose=1", token); code != http.StatusUnauthorized || strings.Contains(body, "last_success") {
+			t.Errorf("/readyz?verbose=1 with token %q: %d %s, want 401", token, code, body)
+		}
+	}
 	if code, body := get(t, base+"/healthz", ""); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz without a token: %d %q", code, body)
 	}

@@ -63,7 +63,11 @@ func runExplain(ctx context.Context, e env, args []string) int {
 		if ce, err = dsn.ExplainCode(input, l); err == nil {
 			printCode(e.stdout, ce, l)
 			fmt.Fprintln(e.stdout)
-			printExplanation(e.stdout, ce.Explanation, l)
+			if ce.Guide.Code != "" {
+				printGuide(e.stdout, ce, l)
+			} else {
+				printExplanation(e.stdout, ce.Explanation, l)
+			}
 			return 0
 		}
 	}
@@ -115,6 +119,9 @@ var labels = map[string]map[string]string{
 		"yes": "yes", "no": "no", "meaning": "What it means", "why": "Why it happens", "fix": "How to fix it",
 		"reply": "Reply code", "status": "Status code",
 		"ambiguous": "This code alone is ambiguous: the server's words decide. Most likely:",
+		"readings":  "Readings, and what in the bounce decides",
+		"likely":    "Without the server's words, the most likely reading:",
+		"more":      "More on a reading: bounced explain REASON",
 		"recipient": "recipient: the address is the problem",
 		"sender":    "sender: your sending setup or reputation is the problem",
 		"transient": "transient: retry later",
@@ -129,6 +136,9 @@ var labels = map[string]map[string]string{
 		"yes": "ja", "no": "nein", "meaning": "Was es bedeutet", "why": "Warum es passiert", "fix": "Was zu tun ist",
 		"reply": "Antwortcode", "status": "Statuscode",
 		"ambiguous": "Dieser Code allein ist mehrdeutig: Der Text des Servers entscheidet. Am wahrscheinlichsten:",
+		"readings":  "Lesarten, und was im Bounce entscheidet",
+		"likely":    "Ohne den Text des Servers die wahrscheinlichste Lesart:",
+		"more":      "Mehr zu einer Lesart: bounced explain GRUND",
 		"recipient": "recipient: die Adresse ist das Problem",
 		"sender":    "sender: Ihr Versand oder Ihr Ruf ist das Problem",
 		"transient": "transient: später erneut versuchen",
@@ -143,27 +153,47 @@ var labels = map[string]map[string]string{
 func printCode(w io.Writer, ce dsn.CodeExplanation, lang string) {
 	lb := labels[lang]
 	if ce.ReplyCode != 0 {
-		fmt.Fprintf(w, "%-12s %d  %s (RFC 5321)\n", lb["reply"]+":", ce.ReplyCode, ce.ReplyText)
+		wrapHanging(w, fmt.Sprintf("%-12s ", lb["reply"]+":"), strings.Repeat(" ", 13), fmt.Sprintf("%d %s (RFC 5321)", ce.ReplyCode, ce.ReplyText))
 	}
 	if ce.Status != "" {
-		fmt.Fprintf(w, "%-12s %s  %s: %s (RFC 3463)\n", lb["status"]+":", ce.Status, ce.StatusClass, ce.StatusText)
+		wrapHanging(w, fmt.Sprintf("%-12s ", lb["status"]+":"), strings.Repeat(" ", 13), fmt.Sprintf("%s %s: %s (RFC 3463)", ce.Status, ce.StatusClass, ce.StatusText))
 	}
-	if ce.Ambiguous {
+	if ce.Ambiguous && ce.Guide.Code == "" {
 		fmt.Fprintln(w)
 		wrap(w, "", lb["ambiguous"])
 	}
 }
 
+// printGuide prints the guide of a code (dsn.GuidedCodes): what it means,
+// each reading with what decides it, causes and fixes, and then the reason
+// bounced takes when the server's words say nothing more.
+func printGuide(w io.Writer, ce dsn.CodeExplanation, lang string) {
+	lb := labels[lang]
+	g := ce.Guide
+	fmt.Fprintf(w, "%s\n", lb["meaning"])
+	wrap(w, "  ", g.Meaning)
+	fmt.Fprintf(w, "\n%s\n", lb["readings"])
+	for _, rd := range g.Readings {
+		wrap(w, "  ", fmt.Sprintf("- %s (%s): %s", rd.Reason, rd.Title, rd.Decides))
+	}
+	fmt.Fprintf(w, "\n%s\n", lb["why"])
+	for _, para := range strings.Split(g.Why, "\n") {
+		wrap(w, "  ", "- "+para)
+	}
+	fmt.Fprintf(w, "\n%s\n", lb["fix"])
+	for _, para := range strings.Split(g.Fix, "\n") {
+		wrap(w, "  ", para)
+	}
+	fmt.Fprintln(w)
+	wrap(w, "", lb["likely"])
+	printVerdictLines(w, ce.Explanation, lang)
+	fmt.Fprintln(w)
+	wrap(w, "", lb["more"])
+}
+
 func printExplanation(w io.Writer, ex dsn.Explanation, lang string) {
 	lb := labels[lang]
-	perm := lb["no"]
-	if ex.Permanent {
-		perm = lb["yes"]
-	}
-	fmt.Fprintf(w, "%-12s %s (%s)\n", lb["reason"]+":", ex.Reason, ex.Title)
-	fmt.Fprintf(w, "%-12s %s\n", lb["scope"]+":", lb[string(ex.Scope)])
-	fmt.Fprintf(w, "%-12s %s\n", lb["permanent"]+":", perm)
-	fmt.Fprintf(w, "%-12s %s\n", lb["verdict"]+":", lb[string(ex.Verdict)])
+	printVerdictLines(w, ex, lang)
 	for _, s := range []struct{ head, text string }{
 		{lb["meaning"], ex.Meaning}, {lb["why"], ex.Why}, {lb["fix"], ex.Fix},
 	} {
@@ -174,14 +204,37 @@ func printExplanation(w io.Writer, ex dsn.Explanation, lang string) {
 	}
 }
 
-// wrap writes text word-wrapped at 78 columns, each line prefixed by indent;
-// continuation lines of a numbered step ("1. ...") align with its text.
-func wrap(w io.Writer, indent, text string) {
-	const width = 78
-	hang := indent
-	if len(text) > 3 && text[0] >= '0' && text[0] <= '9' && text[1] == '.' && text[2] == ' ' {
-		hang = indent + "   "
+// printVerdictLines prints the reason, scope, permanence and verdict lines.
+func printVerdictLines(w io.Writer, ex dsn.Explanation, lang string) {
+	lb := labels[lang]
+	perm := lb["no"]
+	if ex.Permanent {
+		perm = lb["yes"]
 	}
+	fmt.Fprintf(w, "%-12s %s (%s)\n", lb["reason"]+":", ex.Reason, ex.Title)
+	fmt.Fprintf(w, "%-12s %s\n", lb["scope"]+":", lb[string(ex.Scope)])
+	fmt.Fprintf(w, "%-12s %s\n", lb["permanent"]+":", perm)
+	fmt.Fprintf(w, "%-12s %s\n", lb["verdict"]+":", lb[string(ex.Verdict)])
+}
+
+// wrap writes text word-wrapped at 78 columns, each line prefixed by indent;
+// continuation lines of a numbered step ("1. ...") or of a bullet ("- ...")
+// align with its text.
+func wrap(w io.Writer, indent, text string) {
+	hang := indent
+	switch {
+	case len(text) > 3 && text[0] >= '0' && text[0] <= '9' && text[1] == '.' && text[2] == ' ':
+		hang = indent + "   "
+	case strings.HasPrefix(text, "- "):
+		hang = indent + "  "
+	}
+	wrapHanging(w, indent, hang, text)
+}
+
+// wrapHanging writes text word-wrapped at 78 columns, the first line
+// prefixed by indent and the others by hang.
+func wrapHanging(w io.Writer, indent, hang, text string) {
+	const width = 78
 	line := indent
 	empty := true
 	for _, word := range strings.Fields(text) {

@@ -24,7 +24,8 @@ func TestExplainCLI(t *testing.T) {
 		want []string
 	}{
 		{[]string{"explain", "5.7.26"}, []string{"5.7.26", "Multiple authentication checks failed", "auth_failure", "Scope:", "sender", "alert", "DMARC", "How to fix it"}},
-		{[]string{"explain", "552"}, []string{"552", "exceeded storage allocation", "mailbox_full", "soft", "ambiguous"}},
+		{[]string{"explain", "552"}, []string{"552", "exceeded storage allocation", "mailbox_full", "soft", "message_too_large", "5.3.4"}},
+		{[]string{"explain", "5.7.1"}, []string{"5.7.1", "policy_rejected", "ambiguous"}},
 		{[]string{"explain", "550 5.1.1"}, []string{"550", "5.1.1", "Bad destination mailbox address", "user_unknown", "suppress"}},
 		{[]string{"explain", "550", "5.1.1"}, []string{"user_unknown"}},
 		{[]string{"explain", "mailbox_full", "--lang", "de"}, []string{"mailbox_full", "Postfach voll", "Zuständig:", "Was zu tun ist"}},
@@ -113,6 +114,59 @@ func TestExplainCLIEveryReason(t *testing.T) {
 			if code != 0 || errOut != "" || !strings.Contains(out, ex.Title) || !strings.Contains(out, string(ex.Verdict)) {
 				t.Errorf("explain %s --lang %s: exit %d, stderr %q, output:\n%s", r, lang, code, errOut, out)
 			}
+		}
+	}
+}
+
+// TestExplainCLISeedCodes runs `bounced explain` for every code of the seed
+// article in both languages and checks the key facts each must teach.
+func TestExplainCLISeedCodes(t *testing.T) {
+	t.Setenv("LANG", "C")
+	want := map[string]map[string][]string{
+		"5.7.26": {"en": {"auth_failure", "SPF", "DKIM", "DMARC", "_dmarc", "Permanent:   yes"}, "de": {"auth_failure", "SPF", "DKIM", "DMARC", "_dmarc", "Dauerhaft:   ja"}},
+		"550":    {"en": {"user_unknown", "mailbox_disabled", "host_unknown", "typos"}, "de": {"user_unknown", "mailbox_disabled", "host_unknown", "Tippfehler"}},
+		"554":    {"en": {"blocklisted", "Look up the lists", "delisting", "Spamhaus", "spam_content", "auth_failure"}, "de": {"blocklisted", "Sperrlisten prüfen", "Delisting", "Spamhaus", "spam_content", "auth_failure"}},
+		"421":    {"en": {"server_error", "rate_limited", "retries", "Permanent:   no"}, "de": {"server_error", "rate_limited", "erneut", "Dauerhaft:   nein"}},
+		"450":    {"en": {"greylisted", "Greylisting", "retry", "Permanent:   no"}, "de": {"greylisted", "Greylisting", "erneut", "Dauerhaft:   nein"}},
+		"451":    {"en": {"greylisted", "Greylisting", "Retry", "Permanent:   no"}, "de": {"greylisted", "Greylisting", "Erneut senden", "Dauerhaft:   nein"}},
+		"553":    {"en": {"bad_sender_address", "bad_recipient_syntax", "From header"}, "de": {"bad_sender_address", "bad_recipient_syntax", "From-Header"}},
+		"552":    {"en": {"mailbox_full", "message_too_large", "5.3.4", "5.2.2"}, "de": {"mailbox_full", "message_too_large", "5.3.4", "5.2.2"}},
+	}
+	for _, code := range dsn.GuidedCodes {
+		for _, lang := range dsn.Languages {
+			exit, out, errOut := runCLI(t, "explain", code, "--lang", lang)
+			if exit != 0 || errOut != "" {
+				t.Errorf("explain %s --lang %s: exit %d, stderr %q", code, lang, exit, errOut)
+				continue
+			}
+			if len(want[code][lang]) == 0 {
+				t.Errorf("explain %s --lang %s: no facts to check", code, lang)
+			}
+			for _, w := range want[code][lang] {
+				if !strings.Contains(out, w) {
+					t.Errorf("explain %s --lang %s: output lacks %q:\n%s", code, lang, w, out)
+				}
+			}
+			for _, line := range strings.Split(out, "\n") {
+				if n := len([]rune(line)); n > 100 {
+					t.Errorf("explain %s --lang %s: line of %d characters: %q", code, lang, n, line)
+				}
+			}
+		}
+	}
+}
+
+// TestExplainCLITransientNotPermanent: `explain "451 4.7.1"` names a
+// temporary failure and must not call it permanent.
+func TestExplainCLITransientNotPermanent(t *testing.T) {
+	t.Setenv("LANG", "C")
+	for _, args := range [][]string{{"451 4.7.1"}, {"451", "4.7.1"}, {"450 4.7.1"}, {"421 4.7.0"}, {"4.7.1"}, {"451 4.7.1", "--lang", "de"}} {
+		_, out, _ := runCLI(t, append([]string{"explain"}, args...)...)
+		if strings.Contains(out, "Permanent:   yes") || strings.Contains(out, "Dauerhaft:   ja") {
+			t.Errorf("explain %v says permanent:\n%s", args, out)
+		}
+		if !strings.Contains(out, "Permanent:   no") && !strings.Contains(out, "Dauerhaft:   nein") {
+			t.Errorf("explain %v does not say it is not permanent:\n%s", args, out)
 		}
 	}
 }

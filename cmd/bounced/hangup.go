@@ -15,9 +15,11 @@ import (
 // SIGHUP, until ctx ends, so that a token can be rotated without a restart:
 // add the new token to api_token_file (or the variable's service
 // definition), send SIGHUP, move the clients over, remove the old one, send
-// SIGHUP again. api may be nil (the API is off): SIGHUP is then only
-// logged, never the end of the process as it would be by default.
-func reloadOnHangup(ctx context.Context, cfg *config.Config, api *httpapi.API, logger *slog.Logger) (stop func()) {
+// SIGHUP again. The status page, when given, takes the same tokens (its
+// sessions signed in with a removed token end). api may be nil (the API is
+// off): SIGHUP is then only logged, never the end of the process as it
+// would be by default.
+func reloadOnHangup(ctx context.Context, cfg *config.Config, api *httpapi.API, logger *slog.Logger, also ...tokenSetter) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	ctx, cancel := context.WithCancel(ctx)
@@ -29,7 +31,7 @@ func reloadOnHangup(ctx context.Context, cfg *config.Config, api *httpapi.API, l
 			case <-ctx.Done():
 				return
 			case <-hup:
-				reloadTokens(cfg, api, logger)
+				reloadTokens(cfg, api, logger, also...)
 			}
 		}
 	}()
@@ -40,10 +42,15 @@ func reloadOnHangup(ctx context.Context, cfg *config.Config, api *httpapi.API, l
 	}
 }
 
+// tokenSetter takes new API tokens: the status page.
+type tokenSetter interface {
+	SetTokens([]config.Secret) error
+}
+
 // reloadTokens reads the API's tokens again and hands them to api. When they
 // cannot be read the API keeps the ones it has: a typo in the token file must
 // not lock every client out.
-func reloadTokens(cfg *config.Config, api *httpapi.API, logger *slog.Logger) {
+func reloadTokens(cfg *config.Config, api *httpapi.API, logger *slog.Logger, also ...tokenSetter) {
 	if api == nil {
 		logger.Info("SIGHUP: nothing to reload (the HTTP API is off)")
 		return
@@ -51,6 +58,11 @@ func reloadTokens(cfg *config.Config, api *httpapi.API, logger *slog.Logger) {
 	tokens, err := cfg.APIToken.Read()
 	if err == nil {
 		err = api.SetTokens(tokens)
+	}
+	for _, t := range also {
+		if err == nil {
+			err = t.SetTokens(tokens)
+		}
 	}
 	if err != nil {
 		logger.Error("SIGHUP: keeping the API tokens in use, the new ones cannot be read", "err", err)

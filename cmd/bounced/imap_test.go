@@ -46,10 +46,6 @@ func (r *countingRecorder) WriteBatch(ctx context.Context, b store.Batch) (store
 	return store.BatchResult{Messages: len(b.Messages)}, nil
 }
 
-func (r *countingRecorder) LockMailbox(ctx context.Context, mailbox string) (func(), bool, error) {
-	return func() {}, true, nil
-}
-
 // useRecorder makes the commands open rec instead of the store.
 func useRecorder(t *testing.T, rec imapwatch.Recorder) {
 	old := recorderOpener
@@ -124,7 +120,8 @@ func TestCheckConfig(t *testing.T) {
 	t.Setenv("BOUNCED_TEST_PW", "pw")
 	good := writeConfig(t, mailboxSection("a", "127.0.0.1:143", "BOUNCED_TEST_PW"))
 	code, out, errOut := runCmd(context.Background(), "check-config", "-config", good)
-	if code != 0 || !strings.Contains(out, "OK, 1 mailbox") || !strings.Contains(out, "a: u@127.0.0.1:143") {
+	if code != 0 || !strings.Contains(out, "OK, 1 mailbox") || !strings.Contains(out, "a: u@127.0.0.1:143") ||
+		!strings.Contains(out, "brake: at most 100 new suppressions per message and 5000 per hour") {
 		t.Errorf("good config: code %d, stdout %q, stderr %q", code, out, errOut)
 	}
 
@@ -133,7 +130,7 @@ func TestCheckConfig(t *testing.T) {
 	if code != 1 {
 		t.Errorf("bad config: code %d, want 1", code)
 	}
-	for _, want := range []string{"schedule2: unknown setting", `mailbox "b": schedule "61 * * * *" is not a valid cron expression`} {
+	for _, want := range []string{"schedule2: unknown setting", `line 12: mailbox "b": schedule: "61 * * * *" is not a valid cron expression`} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
@@ -221,13 +218,16 @@ func TestRunServesHealthAndStops(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			ready = string(b)
-			if resp.StatusCode == 200 && strings.Contains(ready, "last_success") {
+			rec.mu.Lock()
+			done := rec.messages == 3
+			rec.mu.Unlock()
+			if resp.StatusCode == 200 && done {
 				break
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(ready, `"ready":true`) || !strings.Contains(ready, `"mailbox":"m"`) {
+	if strings.TrimSpace(ready) != `{"ready":true,"mailboxes":[{"mailbox":"m","state":"ok"}]}` {
 		t.Errorf("/readyz = %s", ready)
 	}
 	resp, err := http.Get("http://" + listen + "/healthz")

@@ -58,7 +58,7 @@ func runOnce(ctx context.Context, e env, args []string) int {
 	results := make([]result, len(cfg.Mailboxes))
 	var wg sync.WaitGroup
 	for i, m := range cfg.Mailboxes {
-		opts, err := watcherOptions(cfg, m, logger, *fetchOnly)
+		opts, err := watcherOptions(cfg, m, rec, logger, *fetchOnly)
 		if err != nil {
 			logger.Error("cannot read the mailbox's return-path keys", "mailbox", m.Name, "err", err)
 			return 1
@@ -126,8 +126,10 @@ func summary(st imapwatch.Stats, fetchOnly bool) string {
 // watcherOptions are the options of m's watcher: those every watcher of a
 // process shares, and the parser with m's authenticity policy (the one
 // `bounced parse -config -mailbox` uses too).
-func watcherOptions(cfg *config.Config, m config.Mailbox, logger *slog.Logger, fetchOnly bool) (imapwatch.Options, error) {
-	opts := imapwatch.Options{Logger: logger, FetchOnly: fetchOnly, ShutdownGrace: cfg.ShutdownTimeout, AfterCommit: afterCommit}
+func watcherOptions(cfg *config.Config, m config.Mailbox, rec imapwatch.Recorder, logger *slog.Logger, fetchOnly bool) (imapwatch.Options, error) {
+	leases, _ := rec.(imapwatch.Leaser) // the PostgreSQL store has leases; test recorders need none
+	opts := imapwatch.Options{Logger: logger, FetchOnly: fetchOnly, ShutdownGrace: cfg.ShutdownTimeout, AfterCommit: afterCommit,
+		Leases: leases, Replica: cfg.ReplicaName(), TakeoverAfter: cfg.TakeoverAfter}
 	pol, err := authenticity.ForMailbox(&m)
 	if err != nil {
 		return opts, err

@@ -94,7 +94,7 @@ func runParse(ctx context.Context, e env, args []string) int {
 		}
 		files, err := expandPath(arg)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "bounced parse: %v\n", err)
+			fmt.Fprintf(e.stderr, "bounced parse: %s\n", termSafe(err.Error()))
 			failed = true
 			continue
 		}
@@ -104,7 +104,8 @@ func runParse(ctx context.Context, e env, args []string) int {
 			}
 			rep, err := parseFile(parse, file, e.stdin, opts)
 			if err != nil {
-				fmt.Fprintf(e.stderr, "bounced parse: %s: %v\n", file, err)
+				// The error may quote the message's bytes: escape them.
+				fmt.Fprintf(e.stderr, "bounced parse: %s: %s\n", termSafe(file), termSafe(err.Error()))
 				failed = true
 				continue
 			}
@@ -251,12 +252,14 @@ func (p *tablePrinter) print(r dsn.Result) error {
 	if r.SMTPCode != 0 {
 		code = fmt.Sprint(r.SMTPCode)
 	}
-	diag := truncate(r.Diagnostic, 70)
+	diag := termSafe(truncate(r.Diagnostic, 70))
 	if r.RecipientsDropped > 0 {
 		diag = fmt.Sprintf("(%d more recipients not read) %s", r.RecipientsDropped, diag)
 	}
+	// Every cell from the message is escaped for the terminal (termSafe),
+	// which also keeps tabs and newlines from breaking the table.
 	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-		filepath.Base(r.File), r.Kind, orDash(r.Recipient), orDash(status), code,
+		termSafe(filepath.Base(r.File)), r.Kind, termSafe(orDash(r.Recipient)), termSafe(orDash(status)), code,
 		r.Reason, r.Scope, r.Verdict, r.Authenticity, diag)
 	return err
 }

@@ -38,6 +38,15 @@ func writeReport(ctx context.Context, w io.Writer, s *store.Store, lang string, 
 		return err
 	}
 	fmt.Fprintf(w, "Suppressions in force: %d (%d of them expire)\n", inForce, expiring)
+	held, err := s.HeldCount(ctx)
+	if err != nil {
+		return err
+	}
+	if held > 0 {
+		fmt.Fprintf(w, "Suppressions held by the brake: %d, not in force (bounced suppressions held; release or discard them)\n", held)
+	} else {
+		fmt.Fprintln(w, "Suppressions held by the brake: 0")
+	}
 
 	for _, p := range []struct {
 		name   string
@@ -48,6 +57,9 @@ func writeReport(ctx context.Context, w io.Writer, s *store.Store, lang string, 
 			return err
 		}
 		fmt.Fprintf(w, "\nBounces in the last %s: %d events, %d addresses\n", p.name, sum.Bounces, sum.Addresses)
+		if sum.AutoReplies > 0 || sum.DeliveryReports > 0 {
+			fmt.Fprintf(w, "  not counted as bounces: %d auto-replies, %d delivery reports\n", sum.AutoReplies, sum.DeliveryReports)
+		}
 		if sum.Bounces == 0 {
 			continue
 		}
@@ -63,7 +75,16 @@ func writeReport(ctx context.Context, w io.Writer, s *store.Store, lang string, 
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  by recipient domain\tbounces\taddresses\tmostly\t")
 		for _, c := range sum.ByDomain {
-			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t\n", c.Domain, c.Bounces, c.Addresses, c.TopReason)
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t\n", termSafe(c.Domain), c.Bounces, c.Addresses, c.TopReason)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  by authenticity\tbounces\taddresses\tverdict suppress\t")
+		for _, c := range sum.ByAuthenticity {
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%d\t\n", c.Authenticity, c.Bounces, c.Addresses, c.Suppressing)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -88,7 +109,7 @@ func writeReport(ctx context.Context, w io.Writer, s *store.Store, lang string, 
 			mta = "(unknown MTA)"
 		}
 		fmt.Fprintf(w, "  %d. %s: %d for mail from %s, reported by %s, %d recipient domain(s), last %s\n",
-			i+1, in.Reason, in.Incidents, sending, mta, in.RecipientDomains, in.LastSeen.UTC().Format(time.DateTime))
+			i+1, in.Reason, in.Incidents, termSafe(sending), termSafe(mta), in.RecipientDomains, in.LastSeen.UTC().Format(time.DateTime))
 		fix := in.Fix
 		if fix == "" {
 			fix = "see `bounced explain " + in.Reason + "`"

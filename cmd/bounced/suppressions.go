@@ -21,11 +21,16 @@ Commands:
   export --format csv|json      write them all as CSV or JSON lines
   add ADDRESS --reason REASON   suppress an address by hand (permanent)
   remove ADDRESS --reason TEXT  lift a suppression; the reason goes to the audit
+  held                          list the suppressions held by the brake (not in force)
+  release ADDRESS...|--all      put held suppressions in force (audited)
+  discard ADDRESS...|--all --reason TEXT
+                                drop held suppressions without putting them in force
 
 Run 'bounced suppressions COMMAND --help' for a command's flags.
 `
 
-// runSuppressions dispatches `bounced suppressions list|export|add|remove`.
+// runSuppressions dispatches `bounced suppressions
+// list|export|add|remove|held|release|discard`.
 func runSuppressions(ctx context.Context, e env, args []string) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(e.stderr, suppressionsUsage)
@@ -43,6 +48,12 @@ func runSuppressions(ctx context.Context, e env, args []string) int {
 		return suppressionsAdd(ctx, e, args[1:])
 	case "remove":
 		return suppressionsRemove(ctx, e, args[1:])
+	case "held":
+		return suppressionsHeld(ctx, e, args[1:])
+	case "release":
+		return suppressionsRelease(ctx, e, args[1:])
+	case "discard":
+		return suppressionsDiscard(ctx, e, args[1:])
 	}
 	fmt.Fprintf(e.stderr, "bounced suppressions: unknown command %q\n\n%s", args[0], suppressionsUsage)
 	return 2
@@ -74,7 +85,7 @@ func suppressionsList(ctx context.Context, e env, args []string) int {
 		if sp.Manual {
 			manual = "yes"
 		}
-		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", sp.Address, sp.Reason, sp.Scope, sp.Count,
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", termSafe(sp.Address), sp.Reason, sp.Scope, sp.Count,
 			sp.LastSeen.UTC().Format(time.DateTime), expires, manual)
 		return err
 	})

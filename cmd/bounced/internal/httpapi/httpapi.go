@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -47,6 +48,45 @@ const (
 	MetricsDBTimeout = 2 * time.Second
 )
 
+// ServerLimits are the timeouts and the header limit of the HTTP server of
+// `bounced run` (NewServer).
+type ServerLimits struct {
+	// ReadHeader bounds reading a request's header; Read the whole request
+	// (bodies are at most MaxBodyBytes).
+	ReadHeader, Read time.Duration
+	// Write bounds writing a response. The CSV export, which streams the
+	// whole list, extends it for itself to ExportTimeout.
+	Write time.Duration
+	// Idle bounds how long a keep-alive connection waits for its next
+	// request.
+	Idle time.Duration
+	// MaxHeaderBytes bounds a request's header; a larger one is refused
+	// with 431.
+	MaxHeaderBytes int
+}
+
+// DefaultServerLimits are the limits of `bounced run`.
+var DefaultServerLimits = ServerLimits{
+	ReadHeader:     10 * time.Second,
+	Read:           30 * time.Second,
+	Write:          DefaultDBTimeout + 20*time.Second,
+	Idle:           2 * time.Minute,
+	MaxHeaderBytes: 64 << 10,
+}
+
+// NewServer returns the HTTP server for h with the given limits: no
+// request may hold a connection longer than they allow.
+func NewServer(h http.Handler, l ServerLimits) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.ReadHeader,
+		ReadTimeout:       l.Read,
+		WriteTimeout:      l.Write,
+		IdleTimeout:       l.Idle,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+	}
+}
+
 // Actor is who the audit names for changes made through the API.
 const Actor = "api"
 
@@ -60,6 +100,10 @@ type Store interface {
 	LiftSuppression(ctx context.Context, address, actor, why string) (store.Suppression, error)
 	SuppressionCounts(ctx context.Context) (inForce, expiring int64, err error)
 	WebhookProgress(ctx context.Context) ([]store.WebhookProgress, error)
+	EachHeld(ctx context.Context, opts store.ListOptions, fn func(store.HeldSuppression) error) error
+	HeldCount(ctx context.Context) (int64, error)
+	ReleaseHeld(ctx context.Context, sel store.HeldSelection, actor, note string) (store.ReleaseResult, error)
+	DiscardHeld(ctx context.Context, sel store.HeldSelection, actor, note string) ([]string, error)
 }
 
 // StatusSource reports the state of every mailbox. *imapwatch.Scheduler
@@ -137,7 +181,20 @@ func (a *API) SetTokens(tokens []config.Secret) error {
 	return nil
 }
 
-// Register adds the API's routes to mux, every one behind authentication:
+// Route is one route of the API: a method and a path pattern of
+// net/http's ServeMux ("/v1/suppressions/{address}") and its handler,
+// authentication included.
+type Route struct {
+	Method, Path string
+	Handler      http.Handler
+}
+
+// Pattern is the route's ServeMux pattern, "METHOD PATH".
+func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
+
+// Routes returns every route of the API, each behind authentication. It is
+// the one table of the API's routes: Register serves it, and the tests
+// compare it with the OpenAPI document (openapi.json).
 //
 //	GET    /v1/suppressions             a page of the list (limit, cursor, since)
 //	GET    /v1/suppressions.csv         the whole list as CSV
@@ -145,46 +202,112 @@ func (a *API) SetTokens(tokens []config.Secret) error {
 //	POST   /v1/suppressions/check       bulk check {"addresses": [...]}
 //	POST   /v1/suppressions             suppress by hand {"address", "reason", "note"}
 //	DELETE /v1/suppressions/{address}   lift, with a reason (query or body)
+//	GET    /v1/suppressions/held        a page of the suppressions held by the brake
+//	POST   /v1/suppressions/held/release   put held ones in force {"addresses": [...]} or {"all": true}
+//	POST   /v1/suppressions/held/discard   drop held ones, the same way
 //	POST   /v1/return-paths             sign envelope senders {"mailbox", "addresses": [...], "verp"}
-//	GET    /metrics                     Prometheus text format
+//	GET    /v1/openapi.json             the OpenAPI 3.1 description of these routes
+//	GET    /metrics                     Prometheus text format or OpenMetrics
+func (a *API) Routes() []Route {
+	return []Route{
+		{"GET", "/v1/suppressions", a.auth(a.list)},
+		{"GET", "/v1/suppressions.csv", a.auth(a.exportCSV)},
+		{"GET", "/v1/suppressions/{address}", a.auth(a.get)},
+		{"POST", "/v1/suppressions/check", a.auth(a.check)},
+		{"POST", "/v1/suppressions", a.auth(a.add)},
+		{"DELETE", "/v1/suppressions/{address}", a.auth(a.lift)},
+		{"GET", "/v1/suppressions/held", a.auth(a.listHeld)},
+		{"POST", "/v1/suppressions/held/release", a.auth(a.releaseHeld)},
+		{"POST", "/v1/suppressions/held/discard", a.auth(a.discardHeld)},
+		{"POST", "/v1/return-paths", a.auth(a.signReturnPaths)},
+		{"GET", "/v1/openapi.json", a.auth(serveOpenAPI)},
+		{"GET", "/metrics", a.auth(a.metrics)},
+	}
+}
+
+// Mux is where Register adds the routes; *http.ServeMux is one. Handler
+// finds the route of a request, as http.ServeMux.Handler does.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
+	Handler(r *http.Request) (h http.Handler, pattern string)
+}
+
+// Register adds the API's routes (Routes) to mux.
 //
-// A request with another method gets 405 from mux.
-func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("GET /v1/suppressions", a.auth(a.list))
-	mux.Handle("GET /v1/suppressions.csv", a.auth(a.exportCSV))
-	mux.Handle("GET /v1/suppressions/{address}", a.auth(a.get))
-	mux.Handle("POST /v1/suppressions/check", a.auth(a.check))
-	mux.Handle("POST /v1/suppressions", a.auth(a.add))
-	mux.Handle("DELETE /v1/suppressions/{address}", a.auth(a.lift))
-	mux.Handle("POST /v1/return-paths", a.auth(a.signReturnPaths))
-	mux.Handle("GET /metrics", a.auth(a.metrics))
+// Everything else under /v1/ and at /metrics is answered after
+// authentication, as JSON: 405 with an Allow header for a path served with
+// another method, 404 otherwise. Unauthenticated clients learn nothing
+// about the routes. Routes added to mux under /v1/ later are covered too.
+func (a *API) Register(mux Mux) {
+	for _, rt := range a.Routes() {
+		mux.Handle(rt.Pattern(), rt.Handler)
+	}
+	fallback := a.auth(a.unrouted(mux))
+	mux.Handle("/v1/", fallback)
+	mux.Handle("/metrics", fallback)
+}
+
+// probeMethods are the methods unrouted tries to find what a path allows.
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete}
+
+// unrouted answers an authenticated request that no route of mux takes:
+// 405 with the methods the path allows, or 404.
+func (a *API) unrouted(mux Mux) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, own := mux.Handler(r)
+		var allow []string
+		for _, m := range probeMethods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != own {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			writeError(w, http.StatusNotFound, "no such resource: "+r.URL.Path)
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed here; allowed: %s", r.Method, strings.Join(allow, ", ")))
+	}
+}
+
+// Authorized reports whether r carries one of the API's bearer tokens. The
+// comparison takes the same time for every configured token, whatever the
+// given one is. Health checks use it to show details only to API clients.
+func (a *API) Authorized(r *http.Request) bool {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return false
+	}
+	given := sha256.Sum256([]byte(token))
+	match := 0
+	for _, t := range *a.tokens.Load() {
+		match |= subtle.ConstantTimeCompare(given[:], t[:])
+	}
+	return match == 1
 }
 
 // auth lets a request through when it carries one of the tokens as
-// "Authorization: Bearer TOKEN". The comparison takes the same time for
-// every configured token, whatever the given one is.
+// "Authorization: Bearer TOKEN" (Authorized).
 func (a *API) auth(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.Authorized(r) {
+			next(w, r)
+			return
+		}
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		token = strings.TrimSpace(token)
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			a.log.Info("refused API request without a bearer token", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="bounced"`)
 			writeError(w, http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer TOKEN")
 			return
 		}
-		given := sha256.Sum256([]byte(token))
-		match := 0
-		for _, t := range *a.tokens.Load() {
-			match |= subtle.ConstantTimeCompare(given[:], t[:])
-		}
-		if match != 1 {
-			a.log.Warn("refused API request with a wrong bearer token", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
-			w.Header().Set("WWW-Authenticate", `Bearer realm="bounced", error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, "invalid bearer token")
-			return
-		}
-		next(w, r)
+		a.log.Warn("refused API request with a wrong bearer token", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="bounced", error="invalid_token"`)
+		writeError(w, http.StatusUnauthorized, "invalid bearer token")
 	})
 }
 

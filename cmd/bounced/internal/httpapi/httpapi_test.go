@@ -3,8 +3,10 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
 	"fmt"
+	"github.com/bounced/bounced/dsn"
 	"net/http"
 	"net/url"
 	"slices"
@@ -164,12 +166,11 @@ func TestGetAndCheck(t *testing.T) {
 		Suppressed bool       `json:"suppressed"`
 		Reason     string     `json:"reason"`
 		ExpiresAt  *time.Time `json:"expires_at"`
-		Error      string     `json:"error"`
 	}
 	var body struct {
 		Results []result `json:"results"`
 	}
-	addrs := []string{"carol@example.org", "ann@EXAMPLE.org", "BOB@example.net", "nobody", "Ann@example.org", "bob@example.net"}
+	addrs := []string{"carol@example.org", "ann@EXAMPLE.org", "BOB@example.net", "Ann@example.org", "bob@example.net"}
 	res = f.call("POST", "/v1/suppressions/check", map[string]any{"addresses": addrs})
 	if res.status != http.StatusOK {
 		t.Fatalf("check: %d %s", res.status, res.body)
@@ -179,12 +180,27 @@ func TestGetAndCheck(t *testing.T) {
 		{Address: "carol@example.org"},
 		{Address: "ann@EXAMPLE.org", Suppressed: true, Reason: "complaint"},
 		{Address: "BOB@example.net", Suppressed: true, Reason: "user_unknown"},
-		{Address: "nobody", Error: "not an email address"},
 		{Address: "Ann@example.org", Suppressed: true, Reason: "complaint"},
 		{Address: "bob@example.net", Suppressed: true, Reason: "user_unknown"},
 	}
 	if fmt.Sprint(body.Results) != fmt.Sprint(want) {
 		t.Errorf("check results\n%+v\nwant\n%+v", body.Results, want)
+	}
+
+	// An address that cannot be checked fails the request: never a silent
+	// "not suppressed".
+	res = f.call("POST", "/v1/suppressions/check", map[string]any{"addresses": []string{"ann@example.org", "nobody", "x@exa mple.org"}})
+	var bad struct {
+		Error   string `json:"error"`
+		Invalid []struct {
+			Index   int    `json:"index"`
+			Address string `json:"address"`
+		} `json:"invalid"`
+	}
+	res.decode(t, &bad)
+	if res.status != http.StatusBadRequest || fmt.Sprint(bad.Invalid) != "[{1 nobody} {2 x@exa mple.org}]" ||
+		strings.Contains(string(res.body), "suppressed") {
+		t.Errorf("check with bad addresses: %d %s; want 400 naming indexes 1 and 2", res.status, res.body)
 	}
 
 	// One address is a bulk check of one.
@@ -266,6 +282,8 @@ func TestAddLiftAudit(t *testing.T) {
 		{`{"address": "x@example.com"}`, "address and reason are required"},
 		{`{"address": "x@example.com", "reason": "complaint", "by": "me"}`, `unknown field "by"`},
 		{`[1, 2]`, "not valid JSON"},
+		// A note is capped: 100 KB of it was stored whole.
+		{`{"address": "x@example.com", "reason": "complaint", "note": "` + strings.Repeat("ü", store.MaxNoteLength+1) + `"}`, "note is longer than 1000 characters"},
 	} {
 		res := f.call("POST", "/v1/suppressions", tt.body)
 		if res.status != http.StatusBadRequest || !strings.Contains(res.errorText(t), tt.want) {
@@ -276,6 +294,14 @@ func TestAddLiftAudit(t *testing.T) {
 	res = f.call("DELETE", "/v1/suppressions/dan@example.com", nil)
 	if res.status != http.StatusBadRequest || !strings.Contains(res.errorText(t), "reason is required") {
 		t.Errorf("DELETE without a reason: %d %s", res.status, res.body)
+	}
+	res = f.call("DELETE", "/v1/suppressions/dan@example.com?reason="+strings.Repeat("x", store.MaxNoteLength+1), nil)
+	if res.status != http.StatusBadRequest || !strings.Contains(res.errorText(t), "longer than 1000") {
+		t.Errorf("DELETE with a reason too long: %d %s", res.status, res.body)
+	}
+	if res := f.call("POST", "/v1/suppressions", map[string]string{"address": "max@example.com", "reason": "complaint",
+		"note": strings.Repeat("ü", store.MaxNoteLength)}); res.status != http.StatusCreated {
+		t.Errorf("a note of exactly %d characters: %d %s", store.MaxNoteLength, res.status, res.body)
 	}
 	res = f.call("DELETE", "/v1/suppressions/DAN@example.com?reason="+url.QueryEscape("opted in again"), nil)
 	if res.status != http.StatusOK {
@@ -398,9 +424,23 @@ func TestAuthentication(t *testing.T) {
 			}
 			continue
 		}
-		if res.status != http.StatusMethodNotAllowed {
-			t.Errorf("%s %s: %d, want 405", p[0], p[1], res.status)
+		if res.status != http.StatusMethodNotAllowed || res.header.Get("Allow") == "" ||
+			!strings.Contains(res.errorText(t), "not allowed") {
+			t.Errorf("%s %s: %d %q %s, want 405 as JSON with Allow", p[0], p[1], res.status, res.header.Get("Allow"), res.body)
 		}
+		// Without a token the method is not even looked at.
+		if res := do(t, f.srv, "", p[0], p[1], nil); res.status != http.StatusUnauthorized {
+			t.Errorf("%s %s without a token: %d, want 401", p[0], p[1], res.status)
+		}
+	}
+	if res := do(t, f.srv, tokenNew, "PUT", "/v1/suppressions/a@example.org", nil); res.header.Get("Allow") != "GET, HEAD, DELETE" {
+		t.Errorf("PUT one suppression: Allow %q, want GET, HEAD, DELETE", res.header.Get("Allow"))
+	}
+	if res := do(t, f.srv, tokenNew, "GET", "/v1/nothing", nil); res.status != http.StatusNotFound || !strings.Contains(res.errorText(t), "no such") {
+		t.Errorf("GET /v1/nothing: %d %s, want 404 as JSON", res.status, res.body)
+	}
+	if res := do(t, f.srv, "", "GET", "/v1/nothing", nil); res.status != http.StatusUnauthorized {
+		t.Errorf("GET /v1/nothing without a token: %d, want 401", res.status)
 	}
 
 	if _, err := httpapi.New(httpapi.Options{Store: f.store, Status: f.status}); err == nil {
@@ -445,5 +485,115 @@ func TestDatabaseUnavailable(t *testing.T) {
 		if res.status != http.StatusServiceUnavailable || !strings.Contains(res.errorText(t), "database is unavailable") {
 			t.Errorf("%s %s with the database gone: %d %s\n%s", p[0], p[1], res.status, res.body, f.logs)
 		}
+	}
+}
+
+// TestAddressFormsAllSuppressed is the end-to-end check of the one address
+// normalisation: an address suppressed once answers suppressed in every
+// form a campaign tool may send it, through the single and the bulk check,
+// and an address that cannot be normalised is a 400.
+func TestAddressFormsAllSuppressed(t *testing.T) {
+	f := newFixture(t)
+	for _, a := range []string{"alice@customer.example", "bob@bücher.example", "carol@xn--mnchen-3ya.de"} {
+		res := f.call("POST", "/v1/suppressions", map[string]string{"address": a, "reason": "user_unknown"})
+		if res.status != http.StatusCreated {
+			t.Fatalf("suppressing %s: %d %s", a, res.status, res.body)
+		}
+	}
+	forms := []string{
+		" alice@customer.example", "alice@customer.example\t", "<alice@customer.example>",
+		"alice@customer.example.", "ALICE@CUSTOMER.EXAMPLE", " <Alice@Customer.Example.> ",
+		"bob@xn--bcher-kva.example", "BOB@XN--BCHER-KVA.EXAMPLE.", "<bob@BÜCHER.example>", "bob@bu\u0308cher.example",
+		"carol@münchen.de", "carol@MÜNCHEN.DE.",
+	}
+	res := f.call("POST", "/v1/suppressions/check", map[string]any{"addresses": forms})
+	if res.status != http.StatusOK {
+		t.Fatalf("check: %d %s", res.status, res.body)
+	}
+	var body struct {
+		Results []struct {
+			Address    string `json:"address"`
+			Suppressed bool   `json:"suppressed"`
+		} `json:"results"`
+	}
+	res.decode(t, &body)
+	if len(body.Results) != len(forms) {
+		t.Fatalf("check answered %d results for %d addresses", len(body.Results), len(forms))
+	}
+	for i, r := range body.Results {
+		if r.Address != forms[i] || !r.Suppressed {
+			t.Errorf("check of %q = %+v, want suppressed under the address as given", forms[i], r)
+		}
+	}
+	for _, form := range forms {
+		res := f.call("GET", "/v1/suppressions/"+url.PathEscape(form), nil)
+		if res.status != http.StatusOK {
+			t.Errorf("GET %q: %d %s, want 200", form, res.status, res.body)
+		}
+	}
+	for _, bad := range []string{"alice@customer..example", "alice@", "alice@xn--zz.example", "al ice@customer.example"} {
+		if res := f.call("GET", "/v1/suppressions/"+url.PathEscape(bad), nil); res.status != http.StatusBadRequest {
+			t.Errorf("GET %q: %d %s, want 400", bad, res.status, res.body)
+		}
+	}
+	// A lift by another form lifts the one suppression.
+	res = f.call("DELETE", "/v1/suppressions/"+url.PathEscape("<BOB@BÜCHER.EXAMPLE.>")+"?reason=test", nil)
+	if res.status != http.StatusOK {
+		t.Fatalf("DELETE by another form: %d %s", res.status, res.body)
+	}
+	if res := f.call("GET", "/v1/suppressions/bob@xn--bcher-kva.example", nil); res.status != http.StatusNotFound {
+		t.Errorf("after the lift: %d %s, want 404", res.status, res.body)
+	}
+}
+
+// TestCSVExportNeutralisesFormulas suppresses, through a forged bounce, an
+// address and a diagnostic that a spreadsheet would run as formulas: the
+// CSV export carries them as text (leading single quote), the JSON of the
+// API as stored.
+func TestCSVExportNeutralisesFormulas(t *testing.T) {
+	f := newFixture(t)
+	const diag = `=HYPERLINK("http://evil.example/","Open")`
+	rep := &dsn.Report{Kind: dsn.KindDSN, Recipients: []dsn.Recipient{{
+		Address: "=2+2@x.com", Action: dsn.ActionFailed, Status: "5.1.1", Diagnostic: diag,
+		Classification: dsn.Classification{Reason: dsn.ReasonUserUnknown, Scope: dsn.ScopeRecipient, Permanent: true, Verdict: dsn.VerdictSuppress},
+	}}}
+	_, err := f.store.WriteBatch(context.Background(), store.Batch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 1,
+		Messages: []store.Message{{UID: 1, ContentHash: sha256.Sum256([]byte("forged")), ReceivedAt: start, Outcome: store.OutcomeProcessed, Report: rep}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.suppress("complaint", "-minus@x.com", "+plus@x.com", "@at@x.com")
+
+	res := f.call("GET", "/v1/suppressions.csv", nil)
+	records, err := csv.NewReader(bytes.NewReader(res.body)).ReadAll()
+	if err != nil {
+		t.Fatalf("reading the CSV: %v\n%s", err, res.body)
+	}
+	col := slices.Index(export.CSVColumns, "evidence_diagnostic")
+	got := map[string]string{}
+	for _, r := range records[1:] {
+		got[r[0]] = r[col]
+	}
+	for _, a := range []string{"'=2+2@x.com", "'-minus@x.com", "'+plus@x.com", "'@at@x.com"} {
+		if _, ok := got[a]; !ok {
+			t.Errorf("CSV has no row %q: %q", a, records)
+		}
+	}
+	if d := got["'=2+2@x.com"]; d != "'"+diag {
+		t.Errorf("evidence_diagnostic in the CSV = %q, want %q", d, "'"+diag)
+	}
+	for _, r := range records {
+		for _, c := range r {
+			if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+				t.Errorf("CSV cell %q would be a formula", c)
+			}
+		}
+	}
+	// JSON: the values as stored.
+	res = f.call("GET", "/v1/suppressions/"+url.PathEscape("=2+2@x.com"), nil)
+	var sp store.Suppression
+	res.decode(t, &sp)
+	if sp.Address != "=2+2@x.com" || !strings.Contains(sp.EvidenceDiagnostic, `=HYPERLINK(`) {
+		t.Errorf("JSON = %+v, want the address and diagnostic as stored", sp)
 	}
 }

@@ -21,17 +21,22 @@ import (
 //	bounced_build_info{version,goversion}           1
 //	bounced_mailbox_passes_total{mailbox}            passes finished
 //	bounced_mailbox_failed_passes_total{mailbox}     passes that failed
-//	bounced_mailbox_skipped_passes_total{mailbox}    passes skipped (another replica held the lock)
+//	bounced_mailbox_skipped_passes_total{mailbox}    passes skipped (another replica held the lease)
 //	bounced_mailbox_messages_total{mailbox,outcome}  messages by outcome
 //	bounced_mailbox_last_success_timestamp_seconds{mailbox}
 //	bounced_mailbox_last_pass_failed{mailbox}        1 while the latest pass failed
 //	bounced_mailbox_running{mailbox}                 1 during a pass
 //	bounced_suppressions_in_force                    from the database
 //	bounced_suppressions_expiring                    those of them that expire
+//	bounced_suppressions_held                        held by the brake now, from the database
+//	bounced_mailbox_held_suppressions_total{mailbox} suppressions the brake held since the process started
 //	bounced_webhook_pending_events{webhook}          changes not yet acknowledged (counted up to 100,000)
 //	bounced_webhook_delivered_events_total{webhook}  events acknowledged
 //	bounced_webhook_last_delivery_timestamp_seconds{webhook}
 //	bounced_metrics_scrape_errors_total              scrapes whose database query failed
+//	bounced_leases_held{replica}                     mailbox leases this replica holds
+//	bounced_lease_losses_total{replica}              leases lost (taken over, or expired unrenewed)
+//	bounced_lease_takeovers_total{replica}           leases taken from a replica whose lease expired
 //
 // The database gauges come from queries bounded by MetricsDBTimeout; when
 // they fail they are left out and the scrape error counter goes up, so that
@@ -41,8 +46,12 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), MetricsDBTimeout)
 	inForce, expiring, dbErr := a.store.SuppressionCounts(ctx)
 	var hooks []store.WebhookProgress
+	var held int64
 	if dbErr == nil {
 		hooks, dbErr = a.store.WebhookProgress(ctx)
+	}
+	if dbErr == nil {
+		held, dbErr = a.store.HeldCount(ctx)
 	}
 	cancel()
 	if dbErr != nil {
@@ -66,7 +75,7 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 			func(s imapwatch.Status) float64 { return float64(s.Totals.Passes) }},
 		{"bounced_mailbox_failed_passes_total", "counter", "Passes over the mailbox that ended with an error.",
 			func(s imapwatch.Status) float64 { return float64(s.Totals.FailedPasses) }},
-		{"bounced_mailbox_skipped_passes_total", "counter", "Passes skipped because another replica held the mailbox's lock.",
+		{"bounced_mailbox_skipped_passes_total", "counter", "Passes skipped because another replica held the mailbox's lease.",
 			func(s imapwatch.Status) float64 { return float64(s.Totals.SkippedPasses) }},
 		{"bounced_mailbox_last_success_timestamp_seconds", "gauge", "Unix time of the mailbox's latest successful pass; 0 before the first.",
 			func(s imapwatch.Status) float64 { return unixSeconds(s.LastSuccess) }},
@@ -74,6 +83,8 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 			func(s imapwatch.Status) float64 { return boolValue(s.LastError != "") }},
 		{"bounced_mailbox_running", "gauge", "1 while a pass over the mailbox runs, else 0.",
 			func(s imapwatch.Status) float64 { return boolValue(s.Running) }},
+		{"bounced_mailbox_held_suppressions_total", "counter", "New suppressions the brake held (beyond max_suppressions_per_message or _per_hour) since the process started.",
+			func(s imapwatch.Status) float64 { return float64(s.Totals.Held) }},
 	}
 	for _, f := range perMailbox {
 		m.family(f.name, f.kind, f.help)
@@ -102,7 +113,18 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 		m.sample("bounced_suppressions_in_force", float64(inForce))
 		m.family("bounced_suppressions_expiring", "gauge", "Addresses suppressed now whose suppression expires (soft bounces).")
 		m.sample("bounced_suppressions_expiring", float64(expiring))
+		m.family("bounced_suppressions_held", "gauge", "Suppressions held by the brake, waiting to be released or discarded by hand.")
+		m.sample("bounced_suppressions_held", float64(held))
 		writeWebhookMetrics(m, hooks)
+	}
+	if ls, ok := a.status.(LeaseSource); ok {
+		st := ls.LeaseStats()
+		m.family("bounced_leases_held", "gauge", "Mailbox leases this replica holds.")
+		m.sample("bounced_leases_held", float64(st.Held), "replica", st.Replica)
+		m.family("bounced_lease_losses_total", "counter", "Mailbox leases this replica lost: taken over by another replica, or expired before renewal.")
+		m.sample("bounced_lease_losses_total", float64(st.Losses), "replica", st.Replica)
+		m.family("bounced_lease_takeovers_total", "counter", "Mailbox leases this replica took from a replica whose lease had expired.")
+		m.sample("bounced_lease_takeovers_total", float64(st.TakeOvers), "replica", st.Replica)
 	}
 	m.family("bounced_metrics_scrape_errors_total", "counter", "Metrics scrapes whose database query failed (the suppression gauges were left out).")
 	m.sample("bounced_metrics_scrape_errors_total", float64(a.scrapeErrors.Load()))
@@ -110,6 +132,12 @@ func (a *API) metrics(w http.ResponseWriter, r *http.Request) {
 	if err := bw.Flush(); err != nil {
 		a.log.Debug("metrics: writing the response", "err", err)
 	}
+}
+
+// LeaseSource is a StatusSource that also counts its replica's leases
+// (*imapwatch.Scheduler is one).
+type LeaseSource interface {
+	LeaseStats() imapwatch.LeaseStats
 }
 
 // writeWebhookMetrics writes the progress of each webhook's receiver.

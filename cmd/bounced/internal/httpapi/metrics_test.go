@@ -82,6 +82,7 @@ func TestMetrics(t *testing.T) {
 		`bounced_mailbox_running{mailbox="bounces"}`:                                              0,
 		`bounced_suppressions_in_force`:                                                           2,
 		`bounced_suppressions_expiring`:                                                           0,
+		`bounced_suppressions_held`:                                                               0,
 		`bounced_metrics_scrape_errors_total`:                                                     0,
 	} {
 		if got, ok := before[key]; !ok || got != want {
@@ -92,7 +93,7 @@ func TestMetrics(t *testing.T) {
 	// A pass over "bounces" and one more suppression.
 	last := time.Date(2024, 5, 1, 12, 30, 0, 500_000_000, time.UTC)
 	f.status.set(imapwatch.Status{Mailbox: "bounces", Running: true, LastSuccess: last,
-		Totals: imapwatch.Totals{Passes: 3, FailedPasses: 1, Processed: 40, Unrecognized: 2, Failed: 1, Duplicates: 5}},
+		Totals: imapwatch.Totals{Passes: 3, FailedPasses: 1, Processed: 40, Unrecognized: 2, Failed: 1, Duplicates: 5, Held: 7}},
 		imapwatch.Status{Mailbox: "we\"ird\\name\n", LastError: "connection refused"})
 	f.suppress("user_unknown", "c@example.org")
 	after := scrape(t, f)
@@ -105,6 +106,7 @@ func TestMetrics(t *testing.T) {
 		`bounced_mailbox_messages_total{mailbox="bounces",outcome="duplicate"}`:    5,
 		`bounced_mailbox_last_success_timestamp_seconds{mailbox="bounces"}`:        float64(last.Unix()) + 0.5,
 		`bounced_mailbox_running{mailbox="bounces"}`:                               1,
+		`bounced_mailbox_held_suppressions_total{mailbox="bounces"}`:               7,
 		`bounced_mailbox_last_pass_failed{mailbox="we\"ird\\name\n"}`:              1,
 		`bounced_suppressions_in_force`:                                            3,
 	} {

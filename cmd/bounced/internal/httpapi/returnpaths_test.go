@@ -20,11 +20,7 @@ func (f *fixture) serveSigners(names ...string) (*httptest.Server, map[string]*r
 	f.t.Helper()
 	signers := map[string]*returnpath.Scheme{}
 	for _, n := range names {
-		s, err := returnpath.New(returnpath.Config{ReturnPath: n + "@example.com", Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef-" + n)}})
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		signers[n] = s
+		signers[n] = testSigner(f.t, n)
 	}
 	api, err := httpapi.New(httpapi.Options{
 		Store: f.store, Status: f.status, Tokens: []config.Secret{config.NewSecret(tokenNew)},

@@ -28,31 +28,9 @@ type page struct {
 // time. The cursor is the last address of the page, base64url-encoded so
 // that clients treat it as opaque.
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	opts := store.ListOptions{Limit: DefaultPageSize}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxPageSize {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit %q: want a whole number from 1 to %d", v, MaxPageSize))
-			return
-		}
-		opts.Limit = n
-	}
-	if v := q.Get("cursor"); v != "" {
-		after, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(after) == 0 {
-			writeError(w, http.StatusBadRequest, "cursor: not a cursor returned by this API (next_cursor)")
-			return
-		}
-		opts.After = string(after)
-	}
-	if v := q.Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("since %q: want an RFC 3339 time such as 2024-05-01T00:00:00Z", v))
-			return
-		}
-		opts.Since = t
+	opts, ok := pageOptions(w, r)
+	if !ok {
+		return
 	}
 
 	// One more than the page tells whether there is a next page, so the
@@ -81,8 +59,41 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, p)
 }
 
+// pageOptions reads the paging parameters of a list (limit, cursor, since),
+// answering 400 when one is bad.
+func pageOptions(w http.ResponseWriter, r *http.Request) (store.ListOptions, bool) {
+	q := r.URL.Query()
+	opts := store.ListOptions{Limit: DefaultPageSize}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxPageSize {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit %q: want a whole number from 1 to %d", v, MaxPageSize))
+			return opts, false
+		}
+		opts.Limit = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		after, err := base64.RawURLEncoding.DecodeString(v)
+		if err != nil || len(after) == 0 {
+			writeError(w, http.StatusBadRequest, "cursor: not a cursor returned by this API (next_cursor)")
+			return opts, false
+		}
+		opts.After = string(after)
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("since %q: want an RFC 3339 time such as 2024-05-01T00:00:00Z", v))
+			return opts, false
+		}
+		opts.Since = t
+	}
+	return opts, true
+}
+
 // get serves GET /v1/suppressions/{address}: the suppression in force of
-// the address (any case), or 404.
+// the address (in any form store.NormalizeAddress accepts), 404 when there
+// is none, 400 when it is not an address.
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	addr, ok := pathAddress(w, r)
 	if !ok {
@@ -125,14 +136,22 @@ type checkResult struct {
 	Suppressed bool       `json:"suppressed"`
 	Reason     string     `json:"reason,omitempty"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
-	// Error says why the address could not be checked (it is not an email
-	// address); such an address is not suppressed.
-	Error string `json:"error,omitempty"`
+}
+
+// invalidAddress names an address of a check that is not an address.
+type invalidAddress struct {
+	Index   int    `json:"index"`
+	Address string `json:"address"`
 }
 
 // check serves POST /v1/suppressions/check: for every address, in request
 // order, whether it is suppressed, why and until when (no expires_at:
-// permanently). Case does not matter.
+// permanently). Addresses are compared in their normalised form
+// (store.NormalizeAddress): padding, angle brackets, a trailing dot, case
+// and the Unicode or punycode form of the domain do not matter. When any
+// address cannot be normalised the whole request is refused with 400,
+// naming each one (index and address): an address that could not be
+// checked is never answered "not suppressed".
 func (a *API) check(w http.ResponseWriter, r *http.Request) {
 	var req checkRequest
 	if !a.decode(w, r, &req, false) {
@@ -144,6 +163,19 @@ func (a *API) check(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(req.Addresses) > MaxCheckAddresses {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("%d addresses: at most %d per request", len(req.Addresses), MaxCheckAddresses))
+		return
+	}
+	var invalid []invalidAddress
+	for i, addr := range req.Addresses {
+		if _, _, ok := store.NormalizeAddress(addr); !ok {
+			invalid = append(invalid, invalidAddress{Index: i, Address: addr})
+		}
+	}
+	if len(invalid) > 0 {
+		writeJSON(w, http.StatusBadRequest, struct {
+			Error   string           `json:"error"`
+			Invalid []invalidAddress `json:"invalid"`
+		}{fmt.Sprintf("%d of the addresses are not email addresses (see invalid); nothing was checked", len(invalid)), invalid})
 		return
 	}
 	ctx, cancel := a.dbContext(r)
@@ -158,8 +190,6 @@ func (a *API) check(w http.ResponseWriter, r *http.Request) {
 		res := checkResult{Address: addr}
 		if sp, ok := found[addr]; ok {
 			res.Suppressed, res.Reason, res.ExpiresAt = true, sp.Reason, sp.ExpiresAt
-		} else if _, _, ok := store.NormalizeAddress(addr); !ok {
-			res.Error = "not an email address"
 		}
 		results[i] = res
 	}
@@ -173,6 +203,10 @@ func (a *API) check(w http.ResponseWriter, r *http.Request) {
 func (a *API) exportCSV(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), ExportTimeout)
 	defer cancel()
+	// The server's write timeout is for answers of one query; the export
+	// may stream for as long as ExportTimeout. (ErrNotSupported outside a
+	// net/http server: nothing to extend.)
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(ExportTimeout + 10*time.Second))
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="suppressions.csv"`)
 	cw := &countingWriter{w: w}
@@ -231,6 +265,8 @@ func (a *API) add(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, store.ErrBadAddress):
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is not an email address", req.Address))
+	case errors.Is(err, store.ErrNoteTooLong):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("note is longer than %d characters", store.MaxNoteLength))
 	case errors.Is(err, store.ErrUnknownReason):
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown reason %q: use a reason identifier such as complaint or user_unknown (`bounced explain`)", req.Reason))
 	case err != nil:
@@ -270,6 +306,8 @@ func (a *API) lift(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, store.ErrNotSuppressed):
 		writeError(w, http.StatusNotFound, addr+" is not suppressed")
+	case errors.Is(err, store.ErrNoteTooLong):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("reason is longer than %d characters", store.MaxNoteLength))
 	case err != nil:
 		a.fail(w, r, err)
 	default:
