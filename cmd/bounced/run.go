@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bounced/bounced/cmd/bounced/internal/httpapi"
+	"github.com/bounced/bounced/cmd/bounced/internal/metrics"
 	"github.com/bounced/bounced/cmd/bounced/internal/statuspage"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
@@ -48,6 +49,9 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 	}
 	defer closeFn()
 
+	// The instruments the watchers and webhooks report to; /metrics
+	// serves them.
+	instruments := metrics.New()
 	warnForgery(cfg, logger)
 	watchers := make([]*imapwatch.Watcher, len(cfg.Mailboxes))
 	for i, m := range cfg.Mailboxes {
@@ -56,12 +60,13 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 			logger.Error("cannot read the mailbox's return-path keys", "mailbox", m.Name, "err", err)
 			return 1
 		}
+		opts.Observer = instruments
 		watchers[i] = imapwatch.New(m, rec, opts)
 	}
 	leases, _ := rec.(imapwatch.Leaser)
 	sched := imapwatch.NewScheduler(watchers, logger, imapwatch.SchedulerOptions{
 		Leases: leases, Replica: cfg.ReplicaName(), TakeoverAfter: cfg.TakeoverAfter, MaxParallel: cfg.MaxParallel})
-	stopWebhooks, err := startWebhooks(ctx, cfg, rec, logger)
+	stopWebhooks, err := startWebhooks(ctx, cfg, rec, logger, instruments)
 	if err != nil {
 		logger.Error("cannot start the webhooks", "err", err)
 		return 1
@@ -70,7 +75,7 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 	st, _ := rec.(*store.Store) // only the PostgreSQL store has events to prune
 	defer startPruning(ctx, cfg, st, logger)()
 
-	api, err := newAPI(cfg, rec, sched, logger)
+	api, err := newAPI(cfg, rec, sched, logger, instruments)
 	if err != nil {
 		logger.Error("cannot start the HTTP API", "err", err)
 		return 1
@@ -124,7 +129,7 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 // newAPI returns the HTTP API on rec's store with the configured tokens, or
 // nil, logged once, when no token is configured: the API is never served
 // without authentication.
-func newAPI(cfg *config.Config, rec imapwatch.Recorder, sched *imapwatch.Scheduler, logger *slog.Logger) (*httpapi.API, error) {
+func newAPI(cfg *config.Config, rec imapwatch.Recorder, sched *imapwatch.Scheduler, logger *slog.Logger, instruments *metrics.Metrics) (*httpapi.API, error) {
 	if !cfg.APIToken.Configured() {
 		logger.Info("HTTP API is off (/v1 and /metrics are not served): set api_token_env or api_token_file to serve it")
 		return nil, nil
@@ -148,7 +153,7 @@ func newAPI(cfg *config.Config, rec imapwatch.Recorder, sched *imapwatch.Schedul
 			signers[cfg.Mailboxes[i].Name] = s
 		}
 	}
-	return httpapi.New(httpapi.Options{Store: st, Status: sched, Tokens: tokens, Logger: logger.With("component", "api"), ReturnPaths: signers})
+	return httpapi.New(httpapi.Options{Store: st, Status: sched, Tokens: tokens, Logger: logger.With("component", "api"), Metrics: instruments, ReturnPaths: signers})
 }
 
 // newStatusPage returns the status page on rec's store, signed in with the

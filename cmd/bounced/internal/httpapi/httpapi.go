@@ -21,8 +21,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bounced/bounced/cmd/bounced/internal/export"
+	"github.com/bounced/bounced/cmd/bounced/internal/metrics"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
 	"github.com/bounced/bounced/returnpath"
@@ -126,6 +128,10 @@ type Options struct {
 	// Version is reported by the bounced_build_info metric; "" reads it
 	// from the binary's build information.
 	Version string
+	// Metrics is gathered at /metrics with the series the API reads at
+	// each scrape; nil means a registry of its own with the Go runtime and
+	// process collectors (metrics.New).
+	Metrics *metrics.Metrics
 	// ReturnPaths are the return-path signers of the mailboxes that have a
 	// key, by mailbox name, for POST /v1/return-paths.
 	ReturnPaths map[string]*returnpath.Scheme
@@ -139,6 +145,7 @@ type API struct {
 	log       *slog.Logger
 	dbTimeout time.Duration
 	version   string
+	registry  prometheus.Gatherer
 	signers   map[string]*returnpath.Scheme
 
 	scrapeErrors atomic.Uint64
@@ -160,6 +167,10 @@ func New(opts Options) (*API, error) {
 	if a.version == "" {
 		a.version = buildVersion()
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New()
+	}
+	a.registry = opts.Metrics.Registry
 	if err := a.SetTokens(opts.Tokens); err != nil {
 		return nil, err
 	}
