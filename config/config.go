@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"sort"
@@ -34,6 +35,9 @@ const (
 	DefaultProcessedFolder    = "Processed"
 	DefaultUnrecognizedFolder = "Unrecognized"
 	DefaultTokenLifetime      = 50 * time.Minute
+	DefaultDBMaxConns         = 4
+	DefaultMaxParallel        = 4
+	DefaultTakeoverAfter      = 30 * time.Second
 
 	// The brake on mass suppression (DESIGN.md, "Authenticity"): new
 	// suppressions beyond these are held until released by hand.
@@ -104,6 +108,31 @@ type Config struct {
 	// EventRetention is how long bounced run keeps bounce events before
 	// pruning them (at least MinEventRetention); 0 keeps them forever.
 	EventRetention time.Duration
+
+	// Replica names this process among the replicas sharing one database:
+	// in the lease table, the ledger and the metrics. Empty means the host
+	// name (see ReplicaName).
+	Replica string
+	// DBMaxConns bounds the PostgreSQL sessions of the connection pool,
+	// whatever the number of mailboxes.
+	DBMaxConns int
+	// MaxParallel bounds the passes one replica runs at once.
+	MaxParallel int
+	// TakeoverAfter bounds how long the mailboxes of a replica whose
+	// heartbeat stopped stay unworked before the others take them over.
+	TakeoverAfter time.Duration
+}
+
+// ReplicaName returns the configured replica name, else the host name,
+// else "bounced".
+func (cfg *Config) ReplicaName() string {
+	if cfg.Replica != "" {
+		return cfg.Replica
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "bounced"
 }
 
 // MinEventRetention is the shortest event_retention accepted: younger events
@@ -153,6 +182,21 @@ type Mailbox struct {
 	Timeout            time.Duration // per network step
 	CorrelationHeaders []string      // nil: the parser's defaults
 
+	// ReturnPath is the plain return-path address mail is sent with,
+	// bounces@example.com; its tagged forms are signed return paths
+	// (package returnpath). It is never a failed recipient.
+	ReturnPath string
+	// ReturnPathKeys says where the signing keys come from; not Configured:
+	// bounces are not verified, all are unsigned and acted on.
+	ReturnPathKeys ReturnPathKeySource
+	// ReturnPathMaxAge is how long a signature stays valid (whole days).
+	ReturnPathMaxAge time.Duration
+	// OwnDomains are the sending domains, lower-cased: no address at one
+	// of them is ever a failed recipient.
+	OwnDomains []string
+	// UnsignedBounces says what an unsigned bounce does when a key is
+	// configured.
+	UnsignedBounces UnsignedPolicy
 	// MaxSuppressionsPerMessage and MaxSuppressionsPerHour are the brake:
 	// new suppressions beyond them (per bounce message, per hour of this
 	// mailbox) are held, not put in force, until released by hand. 0
@@ -203,6 +247,9 @@ func Parse(data []byte) (*Config, Problems) {
 		LogFormat:       "text",
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		DBMaxConns:      DefaultDBMaxConns,
+		MaxParallel:     DefaultMaxParallel,
+		TakeoverAfter:   DefaultTakeoverAfter,
 	}
 	seen := map[string]int{}
 	for _, s := range sections {
@@ -286,6 +333,21 @@ func (cfg *Config) decodeTop(d *decoder, s *section) {
 			}
 		case "api_token":
 			d.fail(e, "tokens do not belong in the file: use api_token_env or api_token_file")
+		case "replica":
+			cfg.Replica = e.value
+			if e.value == "" || strings.ContainsFunc(e.value, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
+				d.fail(e, "want a name without spaces or control characters")
+			}
+		case "db_max_conns":
+			cfg.DBMaxConns = d.int(e, 2, 1000)
+		case "max_parallel_mailboxes":
+			cfg.MaxParallel = d.int(e, 1, 10000)
+		case "takeover_after":
+			cfg.TakeoverAfter = d.duration(e, DefaultTakeoverAfter)
+			if cfg.TakeoverAfter < time.Second {
+				d.fail(e, "at least 1s: the heartbeat runs every quarter of it")
+				cfg.TakeoverAfter = DefaultTakeoverAfter
+			}
 		default:
 			d.fail(e, "unknown setting (mailbox settings belong in a [mailbox NAME] section)")
 		}
@@ -306,11 +368,16 @@ func decodeMailbox(d *decoder, s *section) Mailbox {
 		UnrecognizedFolder: DefaultUnrecognizedFolder,
 		Timeout:            DefaultTimeout,
 		Token:              TokenSource{Lifetime: DefaultTokenLifetime},
+		ReturnPathMaxAge:   DefaultReturnPathMaxAge,
+		UnsignedBounces:    UnsignedEvidence,
 
 		MaxSuppressionsPerMessage: DefaultMaxSuppressionsPerMessage,
 		MaxSuppressionsPerHour:    DefaultMaxSuppressionsPerHour,
 	}
 	for _, e := range s.entries {
+		if m.decodeReturnPath(d, e) {
+			continue
+		}
 		switch e.key {
 		case "address":
 			m.Address = e.value
@@ -344,6 +411,9 @@ func decodeMailbox(d *decoder, s *section) Mailbox {
 			m.Folder = e.value
 		case "schedule":
 			m.Schedule = e.value
+			if err := CheckSchedule(e.value); err != nil {
+				d.fail(e, "%v", err)
+			}
 		case "idle":
 			m.Idle = d.bool(e)
 		case "batch_size":
@@ -383,6 +453,7 @@ const maxSuppressionLimit = 10_000_000
 
 func (m *Mailbox) validate(d *decoder, line int) {
 	at := entry{line: line, key: "[mailbox]"}
+	m.validateReturnPath(d, at)
 	host, port, err := net.SplitHostPort(m.Address)
 	switch {
 	case m.Address == "":
@@ -437,9 +508,6 @@ func (m *Mailbox) validate(d *decoder, line int) {
 	if m.Folder == "" {
 		d.fail(at, "folder must not be empty")
 	}
-	if _, err := cron.ParseStandard(m.Schedule); err != nil {
-		d.fail(at, "schedule %q is not a valid cron expression: %v", m.Schedule, err)
-	}
 	if m.MaxSize < 1024 && m.MaxSize != 0 {
 		d.fail(at, "max_size must be at least 1KiB")
 	}
@@ -465,10 +533,15 @@ func (m *Mailbox) validate(d *decoder, line int) {
 type Uses struct {
 	Database bool // DATABASE_URL
 	Daemon   bool // the HTTP API's tokens and the webhooks' secrets (bounced run)
+	// SkipIMAP leaves out the mailboxes' IMAP secrets and CA files, for a
+	// command that reads no mailbox (bounced parse -config, bounced
+	// return-path). Return-path keys are checked whatever uses says.
+	SkipIMAP bool
 }
 
 // CheckEnvironment checks what Load cannot see in the file alone: that every
-// mailbox secret can be read, that CA files hold certificates, and, as uses
+// mailbox secret and return-path key can be read, that CA files hold
+// certificates, and, as uses
 // says, that DATABASE_URL is set and that the API's tokens and the webhooks'
 // secrets can be read. It returns every problem found.
 func (cfg *Config) CheckEnvironment(uses Uses) Problems {
@@ -482,6 +555,12 @@ func (cfg *Config) CheckEnvironment(uses Uses) Problems {
 		}
 	}
 	for _, m := range cfg.Mailboxes {
+		if err := m.checkReturnPathKeys(); err != nil {
+			problems = append(problems, err)
+		}
+		if uses.SkipIMAP {
+			continue
+		}
 		prefix := fmt.Sprintf("mailbox %q: ", m.Name)
 		switch m.Auth {
 		case AuthLogin, AuthPlain:
@@ -584,23 +663,72 @@ func (d *decoder) int(e entry, min, max int) int {
 func (d *decoder) duration(e entry, def time.Duration) time.Duration {
 	v, err := ParseDuration(e.value)
 	if err != nil || v <= 0 {
-		d.fail(e, "%q is not a positive duration such as 30s, 5m or 14d", e.value)
+		why := ""
+		if err != nil && strings.Contains(err.Error(), "out of range") {
+			why = fmt.Sprintf(" (at most %dd)", maxDays)
+		}
+		d.fail(e, "%q is not a positive duration such as 30s, 5m or 14d%s", e.value, why)
 		return def
 	}
 	return v
 }
 
+// maxDays is the most whole days a time.Duration holds (about 292 years).
+const maxDays = math.MaxInt64 / int64(24*time.Hour)
+
 // ParseDuration is time.ParseDuration that also takes whole days ("14d"),
-// the unit of the retention and soft-bounce settings.
+// the unit of the retention and soft-bounce settings. A number of days a
+// time.Duration cannot hold is an error, not a wrapped-around value.
 func ParseDuration(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(strings.TrimSpace(s), "d"); ok {
-		n, err := strconv.Atoi(days)
+		n, err := strconv.ParseInt(days, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("parsing days %q: %w", s, err)
+		}
+		if n > maxDays || n < -maxDays {
+			return 0, fmt.Errorf("parsing days %q: out of range, at most %dd", s, maxDays)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
+}
+
+// cronFields are the fields of a standard cron expression and the number of
+// values each takes.
+var cronFields = []struct {
+	name string
+	span int
+}{{"minute", 60}, {"hour", 24}, {"day of month", 31}, {"month", 12}, {"day of week", 7}}
+
+// CheckSchedule says why spec is not a schedule bounced accepts (the error
+// starts with the quoted spec): it must
+// parse as a standard cron expression or descriptor (robfig/cron), and a
+// step ("*/N") must be smaller than its field's range: "*/99 * * * *",
+// which cron reads as "at minute 0", is refused.
+func CheckSchedule(spec string) error {
+	if _, err := cron.ParseStandard(spec); err != nil {
+		return fmt.Errorf("%q is not a valid cron expression: %w", spec, err)
+	}
+	fields := strings.Fields(spec)
+	if len(fields) > 0 && (strings.HasPrefix(fields[0], "TZ=") || strings.HasPrefix(fields[0], "CRON_TZ=")) {
+		fields = fields[1:]
+	}
+	if len(fields) != len(cronFields) {
+		return nil // a descriptor such as @every 5m or @hourly
+	}
+	for i, f := range fields {
+		for part := range strings.SplitSeq(f, ",") {
+			_, step, ok := strings.Cut(part, "/")
+			if !ok {
+				continue
+			}
+			if n, err := strconv.Atoi(step); err == nil && n >= cronFields[i].span {
+				return fmt.Errorf("%q: step %d in the %s field is not below its %d values (it would run once per %s only)",
+					spec, n, cronFields[i].name, cronFields[i].span, map[int]string{0: "hour", 1: "day", 2: "month", 3: "year", 4: "week"}[i])
+			}
+		}
+	}
+	return nil
 }
 
 // sizeUnits maps the accepted size suffixes to their multipliers.

@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/bounced/bounced/cmd/bounced/internal/httpapi"
+	"github.com/bounced/bounced/cmd/bounced/internal/metrics"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
+	"github.com/bounced/bounced/returnpath"
 	"github.com/bounced/bounced/store"
 	"github.com/bounced/bounced/store/storetest"
 )
@@ -57,6 +59,11 @@ func (s *statuses) Statuses() []imapwatch.Status {
 	return append([]imapwatch.Status(nil), s.s...)
 }
 
+// LeaseStats makes statuses a LeaseSource, as the scheduler is.
+func (s *statuses) LeaseStats() imapwatch.LeaseStats {
+	return imapwatch.LeaseStats{Replica: "test-replica", Held: 1}
+}
+
 func (s *statuses) set(st ...imapwatch.Status) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,6 +98,8 @@ type fixture struct {
 	status *statuses
 	logs   *syncBuffer
 	srv    *httptest.Server
+	// metrics are the instruments the API's /metrics gathers.
+	metrics *metrics.Metrics
 }
 
 var start = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -100,7 +109,7 @@ var start = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	url := storetest.NewDatabase(t)
-	f := &fixture{t: t, url: url, clock: &clock{t: start}, status: &statuses{}, logs: &syncBuffer{}}
+	f := &fixture{t: t, url: url, clock: &clock{t: start}, status: &statuses{}, logs: &syncBuffer{}, metrics: metrics.New()}
 	ctx := context.Background()
 	s, err := store.Open(ctx, url, store.WithClock(f.clock.now))
 	if err != nil {
@@ -124,6 +133,9 @@ func (f *fixture) serve(st httpapi.Store) *httptest.Server {
 		Tokens:  []config.Secret{config.NewSecret(tokenOld), config.NewSecret(tokenNew)},
 		Logger:  slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Version: "v1.2.3",
+		Metrics: f.metrics,
+		// One mailbox with a return-path key, for POST /v1/return-paths.
+		ReturnPaths: map[string]*returnpath.Scheme{"bounces": testSigner(f.t, "bounces")},
 	})
 	if err != nil {
 		f.t.Fatalf("httpapi.New: %v", err)
@@ -133,6 +145,17 @@ func (f *fixture) serve(st httpapi.Store) *httptest.Server {
 	srv := httptest.NewServer(mux)
 	f.t.Cleanup(srv.Close)
 	return srv
+}
+
+// testSigner returns the return-path signer of name@example.com with a key
+// of its own.
+func testSigner(t *testing.T, name string) *returnpath.Scheme {
+	t.Helper()
+	s, err := returnpath.New(returnpath.Config{ReturnPath: name + "@example.com", Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef-" + name)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // suppress adds addresses by hand at the store's current time.

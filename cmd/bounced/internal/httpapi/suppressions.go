@@ -265,6 +265,8 @@ func (a *API) add(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, store.ErrBadAddress):
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is not an email address", req.Address))
+	case errors.Is(err, store.ErrNoteTooLong):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("note is longer than %d characters", store.MaxNoteLength))
 	case errors.Is(err, store.ErrUnknownReason):
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown reason %q: use a reason identifier such as complaint or user_unknown (`bounced explain`)", req.Reason))
 	case err != nil:
@@ -304,6 +306,8 @@ func (a *API) lift(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, store.ErrNotSuppressed):
 		writeError(w, http.StatusNotFound, addr+" is not suppressed")
+	case errors.Is(err, store.ErrNoteTooLong):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("reason is longer than %d characters", store.MaxNoteLength))
 	case err != nil:
 		a.fail(w, r, err)
 	default:
@@ -326,7 +330,12 @@ func firstNonEmpty(vs ...string) string {
 // fields. An empty body is fine when optional. It reports whether the
 // handler may go on.
 func (a *API) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	return a.decodeUpTo(w, r, v, optional, MaxBodyBytes)
+}
+
+// decodeUpTo is decode with a bound of limit bytes on the body.
+func (a *API) decodeUpTo(w http.ResponseWriter, r *http.Request, v any, optional bool, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
