@@ -45,10 +45,18 @@ func (c *clock) set(t time.Time) {
 	c.t = t
 }
 
-// statuses is a settable status source (the scheduler's part in the API).
+// statuses is a settable status source (the scheduler's part in the API),
+// with lease counters.
 type statuses struct {
-	mu sync.Mutex
-	s  []imapwatch.Status
+	mu     sync.Mutex
+	s      []imapwatch.Status
+	leases imapwatch.LeaseStats
+}
+
+func (s *statuses) LeaseStats() imapwatch.LeaseStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.leases
 }
 
 func (s *statuses) Statuses() []imapwatch.Status {
