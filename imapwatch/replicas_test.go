@@ -306,7 +306,8 @@ func sampleSessions(t testing.TB, st *store.Store, names []string, stop <-chan s
 // TestReplicasShareABacklog: three replicas in one process and 30 mailboxes
 // with a backlog each. Every replica works about a third (each at least
 // 20 %), every message is recorded once (no pass meets a duplicate), and no
-// replica uses more PostgreSQL sessions than its pool allows. The second
+// replica uses more PostgreSQL sessions than its pool allows; IDLE runs only
+// on the mailboxes a replica holds. The second
 // run does the same with idle_session_timeout = 1s on the database, which
 // closes every session idle for a second: leases live in rows, so it
 // changes nothing.
@@ -320,6 +321,9 @@ func TestReplicasShareABacklog(t *testing.T) {
 			}
 			const mailboxes, per, maxConns = 30, 20, 3
 			boxes := fillMailboxes(t, d, "replicas", mailboxes, per)
+			for i := range boxes {
+				boxes[i].Idle = !idleTimeout // IDLE only where held
+			}
 			names := []string{"r1", "r2", "r3"}
 			stop := make(chan struct{})
 			peaks := sampleSessions(t, st, names, stop)
@@ -351,6 +355,18 @@ func TestReplicasShareABacklog(t *testing.T) {
 				}
 				if n := r.log.count("INFO", "skip"); n != 0 {
 					t.Errorf("replica %s logged %d skips at INFO", r.name, n)
+				}
+			}
+			if !idleTimeout {
+				held := 0
+				for _, r := range reps {
+					held += r.sched.LeaseStats().Held
+					waitUntil(t, 20*time.Second, "IDLE on exactly the mailboxes "+r.name+" holds", func() bool {
+						return r.log.count("DEBUG", "IDLE started") == r.sched.LeaseStats().Held
+					})
+				}
+				if held != mailboxes {
+					t.Errorf("the replicas hold %d leases together, want one per mailbox (%d)", held, mailboxes)
 				}
 			}
 			// The last moves follow the last commits.

@@ -55,8 +55,12 @@ func runOnce(ctx context.Context, e env, args []string) int {
 	}
 	results := make([]result, len(cfg.Mailboxes))
 	var wg sync.WaitGroup
+	opts := watcherOptions(cfg, rec, logger, *fetchOnly)
+	// A name of its own: a `bounced run` of this host skips nothing for it,
+	// and it takes no lease from one (it skips the mailboxes one holds).
+	opts.Replica += "/once"
 	for i, m := range cfg.Mailboxes {
-		w := imapwatch.New(m, rec, watcherOptions(cfg, rec, logger, *fetchOnly))
+		w := imapwatch.New(m, rec, opts)
 		wg.Go(func() {
 			st, err := w.Pass(ctx)
 			results[i] = result{st, err}
