@@ -20,7 +20,8 @@ import (
 
 // originalFields are the fields of a returned original that Parse reads,
 // besides the configured correlation headers, in lower case.
-var originalFields = []string{"message-id", "from", "to", "subject", "content-type", "content-transfer-encoding"}
+var originalFields = []string{"message-id", "from", "to", "subject", "content-type", "content-transfer-encoding",
+	"sender", "reply-to", "list-post", "list-owner", "list-help", "list-subscribe", "list-unsubscribe"}
 
 // fieldSet returns the lower-case names scanHeader keeps: originalFields
 // and the correlation headers.

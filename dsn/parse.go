@@ -191,7 +191,9 @@ type collector struct {
 	textTruncated bool
 	original      *headerView // header of the returned original, if any
 
-	contexts []addrContext // contextFor's results, per address
+	contexts []addrContext   // contextFor's results, per address
+	own      map[string]bool // ownAddresses of the report, once asked for
+	senders  map[string]bool // senderAddresses of the report, once asked for
 }
 
 // walk visits one entity and its descendants.

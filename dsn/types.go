@@ -140,8 +140,16 @@ type Report struct {
 type Original struct {
 	MessageID string
 	From      string
-	To        string
-	Subject   string
+	// Sender and ReplyTo are the original's Sender and Reply-To fields:
+	// like From, they name our side, never a failed recipient.
+	Sender  string
+	ReplyTo string
+	// ListAddresses are the mail addresses of the original's List-Post,
+	// List-Owner, List-Help, List-Subscribe and List-Unsubscribe fields
+	// (RFC 2369): a list's own addresses, never a failed recipient.
+	ListAddresses []string
+	To            string
+	Subject       string
 	// Headers holds the configured correlation headers found in the
 	// original (canonical header name to first value).
 	Headers map[string]string

@@ -157,7 +157,11 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 			j.parsing.Wait()
 			j.assemble()
 			var err error
+			began := time.Now()
 			j.res, err = w.record(work, j)
+			if err == nil && w.opts.Observer != nil {
+				w.opts.Observer.ObserveBatch(w.m.Name, time.Since(began), j.res)
+			}
 			j.done <- err
 		}()
 		inflight = j
@@ -209,12 +213,14 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 		}
 		total.Messages += r.Messages
 		total.Duplicates += r.Duplicates
+		total.DuplicateUIDs = append(total.DuplicateUIDs, r.DuplicateUIDs...)
 		total.Events += r.Events
 		total.Suppressed += r.Suppressed
 		total.Incidents += r.Incidents
 		total.HeldPerMessage += r.HeldPerMessage
 		total.HeldPerHour += r.HeldPerHour
 		total.LiftedKept += r.LiftedKept
+		total.Suppressions = append(total.Suppressions, r.Suppressions...)
 		if m.Outcome == store.OutcomeProcessed {
 			j.processed.AddNum(imap.UID(m.UID))
 		} else {
@@ -227,13 +233,17 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 	return total, nil
 }
 
-// account adds a committed batch to the pass's stats.
+// account adds a committed batch to the pass's stats. A message the
+// ledger already had counts as a duplicate only, whatever its outcome.
 func (w *Watcher) account(j *job, st *Stats) {
 	st.Batches++
 	st.Duplicates += j.res.Duplicates
 	for _, m := range j.batch.Messages {
 		st.Messages++
 		st.Bytes += m.Size
+		if slices.Contains(j.res.DuplicateUIDs, m.UID) {
+			continue
+		}
 		switch m.Outcome {
 		case store.OutcomeProcessed:
 			st.Processed++

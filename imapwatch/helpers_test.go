@@ -80,6 +80,7 @@ func (r *memRecorder) WriteBatch(ctx context.Context, b store.Batch) (store.Batc
 		key := fmt.Sprintf("%s/%d/%d", b.Mailbox, b.UIDValidity, m.UID)
 		if r.byUID[key] || r.byHash[m.ContentHash] {
 			res.Duplicates++
+			res.DuplicateUIDs = append(res.DuplicateUIDs, m.UID)
 			continue
 		}
 		r.byUID[key], r.byHash[m.ContentHash] = true, true

@@ -384,6 +384,11 @@ func TestCommitWithoutMoveIsRepaired(t *testing.T) {
 	if st.Duplicates != 3 { // the first batch of three was already recorded
 		t.Errorf("duplicates = %d, want 3", st.Duplicates)
 	}
+	// The messages already recorded count as that alone, not as processed
+	// again (the once summary added them up twice).
+	if st.Messages != 6 || st.Processed+st.Unrecognized+st.Failed != 3 {
+		t.Errorf("stats %+v: want 6 messages, 3 of them new (processed, unrecognized or failed) and 3 duplicates", st)
+	}
 	if n := len(rec.recorded); n != 6 {
 		t.Errorf("ledger holds %d messages, want 6 (no double counts)", n)
 	}

@@ -261,6 +261,7 @@ func (m *memoryRecorder) WriteBatch(ctx context.Context, b store.Batch) (store.B
 	for _, msg := range b.Messages {
 		if m.seen[msg.ContentHash] {
 			res.Duplicates++
+			res.DuplicateUIDs = append(res.DuplicateUIDs, msg.UID)
 			continue
 		}
 		m.seen[msg.ContentHash] = true

@@ -130,7 +130,7 @@ func TestCheckConfig(t *testing.T) {
 	if code != 1 {
 		t.Errorf("bad config: code %d, want 1", code)
 	}
-	for _, want := range []string{"schedule2: unknown setting", `mailbox "b": schedule "61 * * * *" is not a valid cron expression`} {
+	for _, want := range []string{"schedule2: unknown setting", `line 12: mailbox "b": schedule: "61 * * * *" is not a valid cron expression`} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}

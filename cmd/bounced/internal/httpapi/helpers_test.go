@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bounced/bounced/cmd/bounced/internal/httpapi"
+	"github.com/bounced/bounced/cmd/bounced/internal/metrics"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
 	"github.com/bounced/bounced/store"
@@ -53,9 +54,14 @@ type statuses struct {
 	leases imapwatch.LeaseStats
 }
 
+// LeaseStats makes statuses a LeaseSource, as the scheduler is: the
+// counters set, else one lease held by "test-replica".
 func (s *statuses) LeaseStats() imapwatch.LeaseStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.leases.Replica == "" {
+		return imapwatch.LeaseStats{Replica: "test-replica", Held: 1}
+	}
 	return s.leases
 }
 
@@ -99,6 +105,8 @@ type fixture struct {
 	status *statuses
 	logs   *syncBuffer
 	srv    *httptest.Server
+	// metrics are the instruments the API's /metrics gathers.
+	metrics *metrics.Metrics
 }
 
 var start = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -108,7 +116,7 @@ var start = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	url := storetest.NewDatabase(t)
-	f := &fixture{t: t, url: url, clock: &clock{t: start}, status: &statuses{}, logs: &syncBuffer{}}
+	f := &fixture{t: t, url: url, clock: &clock{t: start}, status: &statuses{}, logs: &syncBuffer{}, metrics: metrics.New()}
 	ctx := context.Background()
 	s, err := store.Open(ctx, url, store.WithClock(f.clock.now))
 	if err != nil {
@@ -132,6 +140,7 @@ func (f *fixture) serve(st httpapi.Store) *httptest.Server {
 		Tokens:  []config.Secret{config.NewSecret(tokenOld), config.NewSecret(tokenNew)},
 		Logger:  slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Version: "v1.2.3",
+		Metrics: f.metrics,
 	})
 	if err != nil {
 		f.t.Fatalf("httpapi.New: %v", err)
