@@ -2,9 +2,11 @@ package statuspage
 
 import (
 	"context"
+	"crypto/hmac"
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -291,7 +293,7 @@ func (p *Page) showSignin(w http.ResponseWriter, r *http.Request, status int, me
 	var buf strings.Builder
 	err := p.tmpl["signin"].Execute(&buf, view{L: req.l, Page: "signin", Path: r.URL.RequestURI(), Data: struct {
 		Token, Next, Message, TTL string
-	}{p.signinToken(nonce), next, message, p.ttl.String()}})
+	}{p.signinToken(nonce), next, message, strconv.Itoa(int(p.ttl.Hours()))}})
 	if err != nil {
 		p.log.Error("status page: rendering the sign-in form", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -309,7 +311,7 @@ func (p *Page) signin(w http.ResponseWriter, r *http.Request) {
 	l := L{Lang: chooseLanguage(r)}
 	c, err := r.Cookie(signinCookie)
 	given := r.PostFormValue("csrf")
-	if err != nil || given == "" || given != p.signinToken(c.Value) {
+	if err != nil || given == "" || !hmac.Equal([]byte(given), []byte(p.signinToken(c.Value))) {
 		p.log.Warn("status page: refused a sign-in without a valid CSRF token", "remote", r.RemoteAddr)
 		p.showSignin(w, r, http.StatusForbidden, l.T("signin.expired"))
 		return
