@@ -40,7 +40,7 @@ func (p *Page) overview(w http.ResponseWriter, r *http.Request, req request) {
 		return
 	}
 	now := p.now()
-	activity, err := p.store.SuppressionActivity(ctx, now.AddDate(0, 0, -Days))
+	activity, err := p.suppressionActivity(ctx)
 	if err != nil {
 		p.fail(w, r, req, err)
 		return
