@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
 # Starts a throw-away Dovecot IMAP server on loopback for the imapwatch tests:
 # plain/STARTTLS on 127.0.0.1:$DOVECOT_TEST_PORT (10143), implicit TLS on
-# 127.0.0.1:$DOVECOT_TEST_TLS_PORT (10993), one passwd-file user, maildir mail
+# 127.0.0.1:$DOVECOT_TEST_TLS_PORT (10993), LMTP on
+# 127.0.0.1:$DOVECOT_TEST_LMTP_PORT (10024), one passwd-file user, maildir mail
 # in a temporary directory (mdbox, or maildir with DOVECOT_TEST_MAIL_FORMAT=maildir)
 # and a self-signed certificate made at startup.
 #
+# LMTP delivers as Postfix hands mail over in production: with
+# recipient_delimiter = +, bounces+TAG@any.domain (and bounces@any.domain)
+# lands in the INBOX of the user bounces.
+#
 # Source it (`. .ci/dovecot.sh`, as root or as yourself): it exports
 # TEST_IMAP_ADDR, TEST_IMAPS_ADDR, TEST_IMAP_USER, TEST_IMAP_PASSWORD and
-# TEST_IMAP_CA (the certificate to trust), and TEST_IMAP_NOMOVE_ADDR and
-# TEST_IMAP_NOUIDPLUS_ADDR (plaintext, advertising fewer capabilities). Stop
-# it with `dovecot_stop_test`.
-# Ports: DOVECOT_TEST_PORT and DOVECOT_TEST_TLS_PORT.
+# TEST_IMAP_CA (the certificate to trust), TEST_IMAP_NOMOVE_ADDR and
+# TEST_IMAP_NOUIDPLUS_ADDR (plaintext, advertising fewer capabilities), and
+# TEST_LMTP_ADDR. Stop it with `dovecot_stop_test`.
+# Ports: DOVECOT_TEST_PORT, DOVECOT_TEST_TLS_PORT and DOVECOT_TEST_LMTP_PORT.
 # It does not `set -e`, so sourcing it never ends an interactive shell.
 
 dovecot_start_test() {
-	local dir port tls_port user group mail_user mail_uid mail_gid pw mail_location
+	local dir port tls_port lmtp_port user group mail_user mail_uid mail_gid pw mail_location
 	port=${DOVECOT_TEST_PORT:-10143}
 	tls_port=${DOVECOT_TEST_TLS_PORT:-10993}
+	lmtp_port=${DOVECOT_TEST_LMTP_PORT:-10024}
 	case ${DOVECOT_TEST_MAIL_FORMAT:-mdbox} in
 	mdbox) mail_location='mdbox:~/mdbox' ;;
 	maildir) mail_location='maildir:~/Maildir' ;;
@@ -62,7 +68,7 @@ dovecot_start_test() {
 base_dir = $dir/run
 state_dir = $dir/state
 log_path = $dir/dovecot.log
-protocols = imap
+protocols = imap lmtp
 listen = 127.0.0.1
 default_login_user = $user
 default_internal_user = $user
@@ -78,10 +84,14 @@ passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u $dir/users
 }
+# The user database is looked up by the local part: an IMAP login as
+# "bounces", and LMTP's RCPT TO:<bounces+TAG@example.test> (the +TAG is
+# cut at recipient_delimiter first) both find the user bounces.
 userdb {
   driver = passwd-file
-  args = username_format=%u $dir/users
+  args = username_format=%n $dir/users
 }
+recipient_delimiter = +
 # mdbox, Dovecot's own format, by default: with maildir every MOVE renames
 # files and costs as much as fetching the message (see README, benchmark).
 mail_location = $mail_location
@@ -118,6 +128,17 @@ local 127.0.0.3 {
     imap_capability = IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE
   }
 }
+# LMTP, as an MTA delivers to the mailbox; into INBOX whatever the +TAG.
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $lmtp_port
+  }
+}
+protocol lmtp {
+  lmtp_save_to_detail_mailbox = no
+  postmaster_address = postmaster@example.test
+}
 service anvil {
   chroot =
 }
@@ -131,12 +152,21 @@ CONF
 		cat "$dir/dovecot.log" >&2
 		return 1
 	}
-	local i
-	for i in $(seq 1 50); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			break
+	local i p up
+	for p in "$port" "$lmtp_port"; do
+		up=
+		for i in $(seq 1 50); do
+			if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+				up=1
+				break
+			fi
+			sleep 0.1
+		done
+		if [ -z "$up" ]; then
+			echo "dovecot.sh: nothing listens on 127.0.0.1:$p; log:" >&2
+			cat "$dir/dovecot.log" >&2
+			return 1
 		fi
-		sleep 0.1
 	done
 
 	export DOVECOT_TEST_DIR=$dir
@@ -147,7 +177,8 @@ CONF
 	export TEST_IMAP_CA=$dir/server.crt
 	export TEST_IMAP_NOMOVE_ADDR=127.0.0.2:$port
 	export TEST_IMAP_NOUIDPLUS_ADDR=127.0.0.3:$port
-	echo "dovecot.sh: Dovecot on $TEST_IMAP_ADDR (STARTTLS) and $TEST_IMAPS_ADDR (TLS), mail in $dir/mail"
+	export TEST_LMTP_ADDR=127.0.0.1:$lmtp_port
+	echo "dovecot.sh: Dovecot on $TEST_IMAP_ADDR (STARTTLS), $TEST_IMAPS_ADDR (TLS) and LMTP $TEST_LMTP_ADDR, mail in $dir/mail"
 }
 
 dovecot_stop_test() {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"sort"
@@ -34,6 +35,9 @@ const (
 	DefaultProcessedFolder    = "Processed"
 	DefaultUnrecognizedFolder = "Unrecognized"
 	DefaultTokenLifetime      = 50 * time.Minute
+	DefaultDBMaxConns         = 4
+	DefaultMaxParallel        = 4
+	DefaultTakeoverAfter      = 30 * time.Second
 
 	// The brake on mass suppression (DESIGN.md, "Authenticity"): new
 	// suppressions beyond these are held until released by hand.
@@ -104,6 +108,31 @@ type Config struct {
 	// EventRetention is how long bounced run keeps bounce events before
 	// pruning them (at least MinEventRetention); 0 keeps them forever.
 	EventRetention time.Duration
+
+	// Replica names this process among the replicas sharing one database:
+	// in the lease table, the ledger and the metrics. Empty means the host
+	// name (see ReplicaName).
+	Replica string
+	// DBMaxConns bounds the PostgreSQL sessions of the connection pool,
+	// whatever the number of mailboxes.
+	DBMaxConns int
+	// MaxParallel bounds the passes one replica runs at once.
+	MaxParallel int
+	// TakeoverAfter bounds how long the mailboxes of a replica whose
+	// heartbeat stopped stay unworked before the others take them over.
+	TakeoverAfter time.Duration
+}
+
+// ReplicaName returns the configured replica name, else the host name,
+// else "bounced".
+func (cfg *Config) ReplicaName() string {
+	if cfg.Replica != "" {
+		return cfg.Replica
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "bounced"
 }
 
 // MinEventRetention is the shortest event_retention accepted: younger events
@@ -203,6 +232,9 @@ func Parse(data []byte) (*Config, Problems) {
 		LogFormat:       "text",
 		LogLevel:        slog.LevelInfo,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		DBMaxConns:      DefaultDBMaxConns,
+		MaxParallel:     DefaultMaxParallel,
+		TakeoverAfter:   DefaultTakeoverAfter,
 	}
 	seen := map[string]int{}
 	for _, s := range sections {
@@ -286,6 +318,21 @@ func (cfg *Config) decodeTop(d *decoder, s *section) {
 			}
 		case "api_token":
 			d.fail(e, "tokens do not belong in the file: use api_token_env or api_token_file")
+		case "replica":
+			cfg.Replica = e.value
+			if e.value == "" || strings.ContainsFunc(e.value, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
+				d.fail(e, "want a name without spaces or control characters")
+			}
+		case "db_max_conns":
+			cfg.DBMaxConns = d.int(e, 2, 1000)
+		case "max_parallel_mailboxes":
+			cfg.MaxParallel = d.int(e, 1, 10000)
+		case "takeover_after":
+			cfg.TakeoverAfter = d.duration(e, DefaultTakeoverAfter)
+			if cfg.TakeoverAfter < time.Second {
+				d.fail(e, "at least 1s: the heartbeat runs every quarter of it")
+				cfg.TakeoverAfter = DefaultTakeoverAfter
+			}
 		default:
 			d.fail(e, "unknown setting (mailbox settings belong in a [mailbox NAME] section)")
 		}
@@ -344,6 +391,9 @@ func decodeMailbox(d *decoder, s *section) Mailbox {
 			m.Folder = e.value
 		case "schedule":
 			m.Schedule = e.value
+			if err := CheckSchedule(e.value); err != nil {
+				d.fail(e, "%v", err)
+			}
 		case "idle":
 			m.Idle = d.bool(e)
 		case "batch_size":
@@ -436,9 +486,6 @@ func (m *Mailbox) validate(d *decoder, line int) {
 	}
 	if m.Folder == "" {
 		d.fail(at, "folder must not be empty")
-	}
-	if _, err := cron.ParseStandard(m.Schedule); err != nil {
-		d.fail(at, "schedule %q is not a valid cron expression: %v", m.Schedule, err)
 	}
 	if m.MaxSize < 1024 && m.MaxSize != 0 {
 		d.fail(at, "max_size must be at least 1KiB")
@@ -584,23 +631,72 @@ func (d *decoder) int(e entry, min, max int) int {
 func (d *decoder) duration(e entry, def time.Duration) time.Duration {
 	v, err := ParseDuration(e.value)
 	if err != nil || v <= 0 {
-		d.fail(e, "%q is not a positive duration such as 30s, 5m or 14d", e.value)
+		why := ""
+		if err != nil && strings.Contains(err.Error(), "out of range") {
+			why = fmt.Sprintf(" (at most %dd)", maxDays)
+		}
+		d.fail(e, "%q is not a positive duration such as 30s, 5m or 14d%s", e.value, why)
 		return def
 	}
 	return v
 }
 
+// maxDays is the most whole days a time.Duration holds (about 292 years).
+const maxDays = math.MaxInt64 / int64(24*time.Hour)
+
 // ParseDuration is time.ParseDuration that also takes whole days ("14d"),
-// the unit of the retention and soft-bounce settings.
+// the unit of the retention and soft-bounce settings. A number of days a
+// time.Duration cannot hold is an error, not a wrapped-around value.
 func ParseDuration(s string) (time.Duration, error) {
 	if days, ok := strings.CutSuffix(strings.TrimSpace(s), "d"); ok {
-		n, err := strconv.Atoi(days)
+		n, err := strconv.ParseInt(days, 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("parsing days %q: %w", s, err)
+		}
+		if n > maxDays || n < -maxDays {
+			return 0, fmt.Errorf("parsing days %q: out of range, at most %dd", s, maxDays)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
+}
+
+// cronFields are the fields of a standard cron expression and the number of
+// values each takes.
+var cronFields = []struct {
+	name string
+	span int
+}{{"minute", 60}, {"hour", 24}, {"day of month", 31}, {"month", 12}, {"day of week", 7}}
+
+// CheckSchedule says why spec is not a schedule bounced accepts (the error
+// starts with the quoted spec): it must
+// parse as a standard cron expression or descriptor (robfig/cron), and a
+// step ("*/N") must be smaller than its field's range: "*/99 * * * *",
+// which cron reads as "at minute 0", is refused.
+func CheckSchedule(spec string) error {
+	if _, err := cron.ParseStandard(spec); err != nil {
+		return fmt.Errorf("%q is not a valid cron expression: %w", spec, err)
+	}
+	fields := strings.Fields(spec)
+	if len(fields) > 0 && (strings.HasPrefix(fields[0], "TZ=") || strings.HasPrefix(fields[0], "CRON_TZ=")) {
+		fields = fields[1:]
+	}
+	if len(fields) != len(cronFields) {
+		return nil // a descriptor such as @every 5m or @hourly
+	}
+	for i, f := range fields {
+		for part := range strings.SplitSeq(f, ",") {
+			_, step, ok := strings.Cut(part, "/")
+			if !ok {
+				continue
+			}
+			if n, err := strconv.Atoi(step); err == nil && n >= cronFields[i].span {
+				return fmt.Errorf("%q: step %d in the %s field is not below its %d values (it would run once per %s only)",
+					spec, n, cronFields[i].name, cronFields[i].span, map[int]string{0: "hour", 1: "day", 2: "month", 3: "year", 4: "week"}[i])
+			}
+		}
+	}
+	return nil
 }
 
 // sizeUnits maps the accepted size suffixes to their multipliers.

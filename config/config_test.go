@@ -109,7 +109,7 @@ no equals sign here
 		`line 4: mailbox "x": address "imap.example.com" is not host:port`,
 		`line 4: mailbox "x": username is required`,
 		`line 4: mailbox "x": auth = login needs password_env or password_file`,
-		`line 4: mailbox "x": schedule "every minute please" is not a valid cron expression`,
+		`line 8: mailbox "x": schedule: "every minute please" is not a valid cron expression`,
 		`line 13: mailbox "x" defined twice`,
 		`mailbox "plain": tls = none to imap.example.com would send the password in clear text`,
 		`mailbox "oauth": auth = xoauth2 needs token_file or token_command`,
@@ -122,6 +122,9 @@ no equals sign here
 		if !strings.Contains(text, w) {
 			t.Errorf("missing problem %q in:\n%s", w, text)
 		}
+	}
+	if strings.Contains(text, "line 4: mailbox \"x\": schedule") {
+		t.Errorf("the schedule's problem points at the section, not its line:\n%s", text)
 	}
 	if strings.Count(text, "timeout") != 1 {
 		t.Errorf("the bad timeout is reported more than once:\n%s", text)
@@ -253,6 +256,8 @@ func TestEventRetention(t *testing.T) {
 		{"event_retention = 7d\n", 0, "at least 30d"},
 		{"soft_window = 60d\nevent_retention = 45d\n", 45 * 24 * time.Hour, "longer than soft_window"},
 		{"event_retention = forever\n", 0, "not a positive duration"},
+		{"event_retention = 213535d\n", 0, "(at most 106751d)"}, // overflowed to 23 days before
+		{"event_retention = 106751d\n", 106751 * 24 * time.Hour, ""},
 	} {
 		cfg, problems := Parse([]byte(tc.top + testMailbox))
 		switch {
@@ -269,5 +274,39 @@ func TestEventRetention(t *testing.T) {
 func TestMinEventRetentionIsTheStores(t *testing.T) {
 	if MinEventRetention != store.MinRetention {
 		t.Errorf("config.MinEventRetention %s differs from store.MinRetention %s", MinEventRetention, store.MinRetention)
+	}
+}
+
+func TestCheckSchedule(t *testing.T) {
+	for spec, want := range map[string]string{
+		"*/5 * * * *":           "",
+		"@every 90s":            "",
+		"0 */6 * * 1-5":         "",
+		"CRON_TZ=UTC 0 9 * * *": "",
+		"*/99 * * * *":          "step 99 in the minute field",
+		"0 */24 * * *":          "step 24 in the hour field",
+		"0,*/60 * * * *":        "step 60 in the minute field",
+		"0 0 * */12 *":          "step 12 in the month field",
+		"* * * *":               "not a valid cron expression",
+	} {
+		err := CheckSchedule(spec)
+		if (want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), want)) {
+			t.Errorf("CheckSchedule(%q) = %v, want %q", spec, err, want)
+		}
+	}
+	_, problems := Parse([]byte("[mailbox x]\naddress = imap.example.com:993\nusername = u\npassword_env = P\n\nschedule = */99 * * * *\n"))
+	if problems == nil || !strings.Contains(problems.Error(), `line 6: mailbox "x": schedule: "*/99 * * * *": step 99`) {
+		t.Errorf("problems = %v, want line 6 naming the step", problems)
+	}
+}
+
+func TestParseDurationOverflow(t *testing.T) {
+	for _, s := range []string{"213535d", "9223372036854775807d", "-213535d"} {
+		if d, err := ParseDuration(s); err == nil {
+			t.Errorf("ParseDuration(%q) = %s, want an error", s, d)
+		}
+	}
+	if d, err := ParseDuration("400d"); err != nil || d != 400*24*time.Hour {
+		t.Errorf("ParseDuration(400d) = %s, %v", d, err)
 	}
 }

@@ -151,10 +151,6 @@ func (r *benchRecorder) WriteBatch(ctx context.Context, b store.Batch) (store.Ba
 	return res, nil
 }
 
-func (r *benchRecorder) LockMailbox(ctx context.Context, mailbox string) (func(), bool, error) {
-	return func() {}, true, nil
-}
-
 // appendPipelined appends n generated DSNs, keeping up to 200 APPENDs in
 // flight (Dovecot has LITERAL+, so no continuation is awaited).
 func appendPipelined(t *testing.T, c *imapclient.Client, folder string, n int) {

@@ -254,7 +254,7 @@ func TestDovecotIdle(t *testing.T) {
 	var started <-chan struct{}
 	opts.Logger, started = idleWatch(t)
 	w := New(m, rec, opts)
-	s := NewScheduler([]*Watcher{w}, opts.Logger)
+	s := NewScheduler([]*Watcher{w}, opts.Logger, SchedulerOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- s.Run(ctx) }()

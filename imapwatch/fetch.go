@@ -157,7 +157,11 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 			j.parsing.Wait()
 			j.assemble()
 			var err error
+			began := time.Now()
 			j.res, err = w.record(work, j)
+			if err == nil && w.opts.Observer != nil {
+				w.opts.Observer.ObserveBatch(w.m.Name, time.Since(began), j.res)
+			}
 			j.done <- err
 		}()
 		inflight = j
@@ -196,7 +200,7 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 	for i := range j.batch.Messages {
 		m := &j.batch.Messages[i]
 		one := store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: m.UID,
-			Messages: []store.Message{*m}, Limits: j.batch.Limits}
+			Messages: []store.Message{*m}, Limits: j.batch.Limits, Lease: j.batch.Lease}
 		r, err := w.rec.WriteBatch(ctx, one)
 		if errors.Is(err, store.ErrRejected) {
 			w.log.Error("the database refused a message; it is recorded as failed and kept", "uid", m.UID, "err", err)
@@ -209,31 +213,37 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 		}
 		total.Messages += r.Messages
 		total.Duplicates += r.Duplicates
+		total.DuplicateUIDs = append(total.DuplicateUIDs, r.DuplicateUIDs...)
 		total.Events += r.Events
 		total.Suppressed += r.Suppressed
 		total.Incidents += r.Incidents
 		total.HeldPerMessage += r.HeldPerMessage
 		total.HeldPerHour += r.HeldPerHour
 		total.LiftedKept += r.LiftedKept
+		total.Suppressions = append(total.Suppressions, r.Suppressions...)
 		if m.Outcome == store.OutcomeProcessed {
 			j.processed.AddNum(imap.UID(m.UID))
 		} else {
 			j.kept.AddNum(imap.UID(m.UID))
 		}
 	}
-	if _, err := w.rec.WriteBatch(ctx, store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: j.batch.LastUID}); err != nil {
+	if _, err := w.rec.WriteBatch(ctx, store.Batch{Mailbox: j.batch.Mailbox, UIDValidity: j.batch.UIDValidity, LastUID: j.batch.LastUID, Lease: j.batch.Lease}); err != nil {
 		return total, err
 	}
 	return total, nil
 }
 
-// account adds a committed batch to the pass's stats.
+// account adds a committed batch to the pass's stats. A message the
+// ledger already had counts as a duplicate only, whatever its outcome.
 func (w *Watcher) account(j *job, st *Stats) {
 	st.Batches++
 	st.Duplicates += j.res.Duplicates
 	for _, m := range j.batch.Messages {
 		st.Messages++
 		st.Bytes += m.Size
+		if slices.Contains(j.res.DuplicateUIDs, m.UID) {
+			continue
+		}
 		switch m.Outcome {
 		case store.OutcomeProcessed:
 			st.Processed++
@@ -359,7 +369,7 @@ func (w *Watcher) fetchBatch(s *session, uidValidity, lastUID uint32, uids []ima
 			whole.AddNum(f.uid)
 		}
 	}
-	j := &job{batch: store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID, Limits: w.limits()},
+	j := &job{batch: store.Batch{Mailbox: w.m.Name, UIDValidity: uidValidity, LastUID: lastUID, Limits: w.limits(), Lease: w.lease},
 		set: set, uids: uids, msgs: msgs}
 	budget := int64(parseAheadBudget)
 	if len(whole) > 0 {

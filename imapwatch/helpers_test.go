@@ -25,7 +25,7 @@ import (
 
 // memRecorder is an in-memory Recorder with the store's contract: one
 // all-or-nothing write per batch, a ledger keyed on (mailbox, UIDVALIDITY,
-// UID) and on the content hash, and a per-mailbox lock.
+// UID) and on the content hash.
 type memRecorder struct {
 	mu          sync.Mutex
 	checkpoints map[string]store.Checkpoint
@@ -33,7 +33,6 @@ type memRecorder struct {
 	byHash      map[[32]byte]bool
 	recorded    []store.Message // each message recorded once
 	batches     int
-	locked      map[string]bool
 	// failWrite, when set, makes WriteBatch fail before recording.
 	failWrite error
 	// refuse, when set, makes WriteBatch refuse (store.ErrRejected) a batch
@@ -50,7 +49,6 @@ func newMemRecorder() *memRecorder {
 		checkpoints: map[string]store.Checkpoint{},
 		byUID:       map[string]bool{},
 		byHash:      map[[32]byte]bool{},
-		locked:      map[string]bool{},
 	}
 }
 
@@ -82,6 +80,7 @@ func (r *memRecorder) WriteBatch(ctx context.Context, b store.Batch) (store.Batc
 		key := fmt.Sprintf("%s/%d/%d", b.Mailbox, b.UIDValidity, m.UID)
 		if r.byUID[key] || r.byHash[m.ContentHash] {
 			res.Duplicates++
+			res.DuplicateUIDs = append(res.DuplicateUIDs, m.UID)
 			continue
 		}
 		r.byUID[key], r.byHash[m.ContentHash] = true, true
@@ -100,18 +99,70 @@ func (r *memRecorder) WriteBatch(ctx context.Context, b store.Batch) (store.Batc
 	return res, nil
 }
 
-func (r *memRecorder) LockMailbox(ctx context.Context, mailbox string) (func(), bool, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.locked[mailbox] {
-		return nil, false, nil
+// memLeases is an in-memory Leaser with the store's contract, for tests
+// that need no PostgreSQL.
+type memLeases struct {
+	mu     sync.Mutex
+	leases map[string]store.Lease // by mailbox; Replica "" when free
+	gens   map[string]int64
+}
+
+func newMemLeases() *memLeases {
+	return &memLeases{leases: map[string]store.Lease{}, gens: map[string]int64{}}
+}
+
+func (m *memLeases) Register(ctx context.Context, replica string, mailboxes []string, ttl time.Duration) ([]store.Replica, error) {
+	return []store.Replica{{Name: replica, Mailboxes: mailboxes}}, nil
+}
+
+func (m *memLeases) Retire(ctx context.Context, replica string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for mb, l := range m.leases {
+		if l.Replica == replica {
+			delete(m.leases, mb)
+		}
 	}
-	r.locked[mailbox] = true
-	return func() {
-		r.mu.Lock()
-		delete(r.locked, mailbox)
-		r.mu.Unlock()
-	}, true, nil
+	return nil
+}
+
+func (m *memLeases) AcquireLeases(ctx context.Context, replica string, want []string, ttl time.Duration) ([]store.Lease, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var taken []store.Lease
+	for _, mb := range want {
+		if m.leases[mb].Replica != "" {
+			continue
+		}
+		m.gens[mb]++
+		l := store.Lease{Mailbox: mb, Replica: replica, Generation: m.gens[mb]}
+		m.leases[mb] = l
+		taken = append(taken, l)
+	}
+	return taken, nil
+}
+
+func (m *memLeases) RenewLeases(ctx context.Context, replica string, held []store.Lease, ttl time.Duration) ([]store.Lease, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var kept []store.Lease
+	for _, l := range held {
+		if m.leases[l.Mailbox] == l {
+			kept = append(kept, l)
+		}
+	}
+	return kept, nil
+}
+
+func (m *memLeases) ReleaseLeases(ctx context.Context, leases []store.Lease) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, l := range leases {
+		if m.leases[l.Mailbox] == l {
+			delete(m.leases, l.Mailbox)
+		}
+	}
+	return nil
 }
 
 func (r *memRecorder) outcomes() map[store.Outcome]int {

@@ -384,6 +384,11 @@ func TestCommitWithoutMoveIsRepaired(t *testing.T) {
 	if st.Duplicates != 3 { // the first batch of three was already recorded
 		t.Errorf("duplicates = %d, want 3", st.Duplicates)
 	}
+	// The messages already recorded count as that alone, not as processed
+	// again (the once summary added them up twice).
+	if st.Messages != 6 || st.Processed+st.Unrecognized+st.Failed != 3 {
+		t.Errorf("stats %+v: want 6 messages, 3 of them new (processed, unrecognized or failed) and 3 duplicates", st)
+	}
 	if n := len(rec.recorded); n != 6 {
 		t.Errorf("ledger holds %d messages, want 6 (no double counts)", n)
 	}
@@ -506,16 +511,31 @@ func (c *countReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func TestLockHeldElsewhereSkips(t *testing.T) {
+func TestLeaseHeldElsewhereSkips(t *testing.T) {
 	ms := startMemServer(t, imap.CapSet{imap.CapIMAP4rev2: {}})
 	c := ms.client(t)
 	fill(t, c, "INBOX", 0, 2)
 	rec := newMemRecorder()
-	rec.locked["test"] = true
-	w := New(ms.mailbox(t, "INBOX"), rec, testOptions(t))
+	leases := newMemLeases()
+	if _, err := leases.AcquireLeases(context.Background(), "other", []string{"test"}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions(t)
+	opts.Leases, opts.Replica = leases, "me"
+	w := New(ms.mailbox(t, "INBOX"), rec, opts)
 	st := mustPass(t, w)
 	if !st.Skipped || st.Messages != 0 || stateOf(t, c, "INBOX").Messages != 2 {
 		t.Errorf("stats %+v; want a skipped pass that touched nothing", st)
+	}
+	// Once the other replica released it, the pass takes the lease, its
+	// batches carry it, and it is released after.
+	leases.ReleaseLeases(context.Background(), []store.Lease{leases.leases["test"]})
+	st = mustPass(t, w)
+	if st.Skipped || st.Messages != 2 {
+		t.Errorf("stats %+v after the release; want both messages", st)
+	}
+	if len(leases.leases) != 0 {
+		t.Errorf("leases after the pass = %+v, want it released", leases.leases)
 	}
 }
 
@@ -599,7 +619,7 @@ func TestSchedulerIdleWakesUp(t *testing.T) {
 	var started <-chan struct{}
 	opts.Logger, started = idleWatch(t)
 	w := New(m, rec, opts)
-	s := NewScheduler([]*Watcher{w}, opts.Logger)
+	s := NewScheduler([]*Watcher{w}, opts.Logger, SchedulerOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- s.Run(ctx) }()
@@ -672,8 +692,10 @@ func TestSchedulerNeverOverlapsAndSurvivesParserPanics(t *testing.T) {
 		}
 		return testParse(r, o)
 	}
+	leases := newMemLeases()
+	opts.Leases, opts.Replica = leases, "me"
 	w := New(m, rec, opts)
-	s := NewScheduler([]*Watcher{w}, opts.Logger)
+	s := NewScheduler([]*Watcher{w}, opts.Logger, SchedulerOptions{Leases: leases, Replica: "me", TakeoverAfter: 400 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- s.Run(ctx) }()
@@ -694,11 +716,14 @@ func TestSchedulerNeverOverlapsAndSurvivesParserPanics(t *testing.T) {
 	if overlaps.Load() != 0 {
 		t.Errorf("%d overlapping passes", overlaps.Load())
 	}
-	rec.mu.Lock()
-	locked := len(rec.locked)
-	rec.mu.Unlock()
-	if locked != 0 {
-		t.Errorf("the mailbox lock is still held after the panic")
+	if st := s.LeaseStats(); st.Losses != 0 {
+		t.Errorf("lease stats %+v: the panic lost the lease", st)
+	}
+	leases.mu.Lock()
+	held := len(leases.leases)
+	leases.mu.Unlock()
+	if held != 0 {
+		t.Errorf("the mailbox's lease is still held after shutdown")
 	}
 	if got := rec.outcomes(); got[store.OutcomeFailed] != 1 || len(rec.recorded) != 3 {
 		t.Errorf("recorded %v, want 3 with the one the parser choked on as failed", got)

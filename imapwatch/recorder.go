@@ -20,8 +20,4 @@ type Recorder interface {
 	// transaction. It is idempotent on (mailbox, UIDVALIDITY, UID) and on the
 	// content hash: a batch written twice counts once.
 	WriteBatch(ctx context.Context, b store.Batch) (store.BatchResult, error)
-	// LockMailbox takes the advisory lock of a mailbox. ok is false when
-	// another replica holds it; the caller then skips this tick. release
-	// must be called when ok.
-	LockMailbox(ctx context.Context, mailbox string) (release func(), ok bool, err error)
 }

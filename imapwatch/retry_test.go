@@ -32,7 +32,7 @@ func TestFailedPassRetriedBeforeNextTick(t *testing.T) {
 	w := New(m, rec, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- NewScheduler([]*Watcher{w}, opts.Logger).Run(ctx) }()
+	go func() { done <- NewScheduler([]*Watcher{w}, opts.Logger, SchedulerOptions{}).Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
 	waitUntil(t, 5*time.Second, "two failed passes", func() bool { return w.Status().Totals.FailedPasses >= 2 })
@@ -58,7 +58,7 @@ func TestCannotHealIsNotRetried(t *testing.T) {
 	w := New(m, newMemRecorder(), opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- NewScheduler([]*Watcher{w}, opts.Logger).Run(ctx) }()
+	go func() { done <- NewScheduler([]*Watcher{w}, opts.Logger, SchedulerOptions{}).Run(ctx) }()
 	waitUntil(t, 5*time.Second, "the failed pass", func() bool { return w.Status().Totals.FailedPasses >= 1 })
 	time.Sleep(500 * time.Millisecond) // 25 backoffs
 	cancel()
@@ -104,10 +104,10 @@ func TestBackoffAndInterval(t *testing.T) {
 	}
 }
 
-// TestLockErrorSaidOnce: when PostgreSQL refuses the mailbox lock, the
-// pass's error names the lock once ("locking mailbox test: locking mailbox
-// test: ..." was seen).
-func TestLockErrorSaidOnce(t *testing.T) {
+// TestLeaseErrorSaidOnce: when PostgreSQL refuses the mailbox's lease, the
+// pass's error names the lease once ("locking mailbox test: locking mailbox
+// test: ..." was seen with the advisory lock before).
+func TestLeaseErrorSaidOnce(t *testing.T) {
 	url := storetest.NewDatabase(t)
 	ctx := context.Background()
 	s, err := store.Open(ctx, url)
@@ -131,9 +131,9 @@ func TestLockErrorSaidOnce(t *testing.T) {
 	conn.Close(ctx)
 
 	ms := startMemServer(t, imap.CapSet{imap.CapIMAP4rev2: {}})
-	_, err = New(ms.mailbox(t, "INBOX"), s, Options{Logger: slog.New(slog.DiscardHandler)}).Pass(ctx)
-	if err == nil || strings.Count(err.Error(), "locking mailbox test") != 1 {
-		t.Errorf("pass error = %v, want \"locking mailbox test\" once", err)
+	_, err = New(ms.mailbox(t, "INBOX"), s, Options{Logger: slog.New(slog.DiscardHandler), Leases: s, Replica: "r"}).Pass(ctx)
+	if err == nil || strings.Count(err.Error(), "lease of mailbox test") != 1 {
+		t.Errorf("pass error = %v, want \"lease of mailbox test\" once", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/dsn"
+	"github.com/bounced/bounced/store"
 )
 
 // ParseFunc parses one raw message; dsn.Parse is the one used in production.
@@ -37,12 +39,37 @@ type Options struct {
 	// ShutdownGrace bounds how long a running batch may continue after the
 	// pass's context is cancelled; 0 means config.DefaultShutdownTimeout.
 	ShutdownGrace time.Duration
+	// Leases, when set, is the lease table (*store.Store) that decides which
+	// replica works the mailbox: Pass takes the mailbox's lease first and
+	// every batch is fenced by it. nil works the mailbox without leases,
+	// for a single process (tests, the demo).
+	Leases Leaser
+	// Replica names this process in the lease table and in the ledger.
+	Replica string
+	// TakeoverAfter sets the lease times (see leaseTimes); 0 means
+	// DefaultTakeoverAfter.
+	TakeoverAfter time.Duration
 	// AfterCommit, when set, is called on the fetching goroutine after each
 	// batch's WriteBatch returned nil and before the batch is handed to the
 	// disposition. It is a seam for fault-injection tests (the crash between
 	// commit and move, see cmd/bounced's faultinject build) and must return
 	// quickly; production leaves it nil.
 	AfterCommit func()
+	// Observer, when set, is told how long each pass and each batch's
+	// commit took, and what the batch suppressed (for metrics).
+	Observer Observer
+}
+
+// Observer learns how passes and batches went, for metrics. Its methods
+// are called on the watcher's goroutines and must return quickly.
+// *metrics.Metrics (cmd/bounced/internal/metrics) implements it.
+type Observer interface {
+	// ObservePass is called after every pass over mailbox: its duration,
+	// whether it was skipped (another replica held the lock) and its error.
+	ObservePass(mailbox string, d time.Duration, skipped bool, err error)
+	// ObserveBatch is called after a batch of mailbox was committed: how
+	// long the recorder took, and what it recorded.
+	ObserveBatch(mailbox string, d time.Duration, res store.BatchResult)
 }
 
 // Stats counts what a pass did.
@@ -55,7 +82,7 @@ type Stats struct {
 	Failed       int   // could not be parsed, kept in the unrecognized folder
 	Duplicates   int   // already in the ledger
 	Held         int   // new suppressions held by the brake
-	Skipped      bool  // another replica holds the mailbox's lock
+	Skipped      bool  // another replica holds the mailbox's lease
 	Rescanned    bool  // UIDVALIDITY changed, the mailbox was read from UID 1
 	Duration     time.Duration
 }
@@ -87,7 +114,7 @@ type Status struct {
 type Totals struct {
 	Passes        uint64 // passes finished, failed and skipped ones included
 	FailedPasses  uint64 // passes that ended with an error
-	SkippedPasses uint64 // passes skipped because another replica held the lock
+	SkippedPasses uint64 // passes skipped because another replica held the lease
 	Processed     uint64 // messages recognised and recorded
 	Unrecognized  uint64 // messages kept in the unrecognized folder
 	Failed        uint64 // messages that could not be parsed
@@ -122,6 +149,9 @@ type Watcher struct {
 
 	// parsers bounds the messages parsed at once (parse-ahead, fetch.go).
 	parsers chan struct{}
+	// lease is the lease the running pass works under; its batches carry
+	// it. Set by the pass before any batch is made.
+	lease store.Lease
 
 	mu     sync.Mutex
 	status Status
@@ -176,44 +206,101 @@ func (w *Watcher) Status() Status {
 	return w.status
 }
 
-// Pass works the mailbox once: it takes the mailbox's lock (returning
-// Stats.Skipped when another replica holds it), then fetches, records and
-// disposes of every message above the checkpoint, batch by batch. A failed
-// connection is retried with backoff; a failed WriteBatch is not (nothing was
-// moved, the next pass retries it).
+// Pass works the mailbox once: with Options.Leases it takes the mailbox's
+// lease (returning Stats.Skipped when another replica holds it), renews it
+// during the pass and releases it after; then it fetches, records and
+// disposes of every message above the checkpoint, batch by batch, each batch
+// fenced by the lease. A failed connection is retried with backoff; a failed
+// WriteBatch is not (nothing was moved, the next pass retries it).
 //
-// When ctx is cancelled the batch in hand is finished (within ShutdownGrace)
+// When ctx is cancelled, or the lease is lost, the batch in hand is finished
+// (within ShutdownGrace; a batch of a lost lease is refused by the database)
 // and no new one started.
 func (w *Watcher) Pass(ctx context.Context) (Stats, error) {
 	start := time.Now()
 	w.setRunning(true)
-	st, err := w.pass(ctx)
+	st, err := w.leasedPass(ctx)
 	st.Duration = time.Since(start)
+	w.finish(st, err)
+	if w.opts.Observer != nil {
+		w.opts.Observer.ObservePass(w.m.Name, st.Duration, st.Skipped, err)
+	}
+	return st, err
+}
+
+// passUnder is Pass under a lease the Scheduler holds and renews. A pass
+// that stopped because the lease was lost or handed over ends without an
+// error in the mailbox's status: the mailbox is another replica's now.
+func (w *Watcher) passUnder(ctx context.Context, l store.Lease) (Stats, error) {
+	start := time.Now()
+	w.setRunning(true)
+	st, err := w.pass(ctx, l)
+	st.Duration = time.Since(start)
+	if err != nil && (errors.Is(err, store.ErrLeaseLost) || errors.Is(context.Cause(ctx), errLeaseLost) ||
+		errors.Is(context.Cause(ctx), errHandedOver) || errors.Is(context.Cause(ctx), errLeasesStale)) {
+		w.finish(st, nil)
+		return st, err
+	}
 	w.finish(st, err)
 	return st, err
 }
 
-func (w *Watcher) pass(ctx context.Context) (Stats, error) {
+// leasedPass takes the mailbox's lease for one pass, when leases are used.
+func (w *Watcher) leasedPass(ctx context.Context) (Stats, error) {
+	l := store.Lease{Mailbox: w.m.Name, Replica: w.opts.Replica}
+	if w.opts.Leases == nil || w.opts.FetchOnly {
+		return w.pass(ctx, l)
+	}
+	ttl, beat := leaseTimes(w.opts.TakeoverAfter)
+	got, err := w.opts.Leases.AcquireLeases(ctx, w.opts.Replica, []string{w.m.Name}, ttl)
+	if err != nil {
+		return Stats{}, fmt.Errorf("taking the lease of mailbox %s: %w", w.m.Name, err)
+	}
+	if len(got) == 0 {
+		w.log.Debug("another replica holds the mailbox's lease, skipping")
+		return Stats{Skipped: true}, nil
+	}
+	l = got[0]
+	lctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-lctx.Done():
+				return
+			case <-time.After(beat):
+			}
+			kept, err := w.opts.Leases.RenewLeases(lctx, l.Replica, []store.Lease{l}, ttl)
+			switch {
+			case err != nil && lctx.Err() == nil:
+				w.log.Info("cannot renew the mailbox's lease; retrying", "err", err)
+			case err == nil && len(kept) == 0:
+				w.log.Warn("lease lost: another replica took the mailbox over, or the lease expired; the pass stops", "generation", l.Generation)
+				cancel(errLeaseLost)
+				return
+			}
+		}
+	})
+	st, err := w.pass(lctx, l)
+	cancel(nil)
+	wg.Wait()
+	if rerr := w.opts.Leases.ReleaseLeases(context.WithoutCancel(ctx), []store.Lease{l}); rerr != nil {
+		w.log.Info("cannot release the mailbox's lease; it expires on its own", "err", rerr)
+	}
+	return st, err
+}
+
+// pass works the mailbox under lease l (Generation 0: no lease).
+func (w *Watcher) pass(ctx context.Context, l store.Lease) (Stats, error) {
 	var st Stats
+	w.lease = l
 	// work outlives ctx by the shutdown grace, so that the batch in hand
 	// can finish; the batch loop checks ctx before starting another.
 	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(w.opts.ShutdownGrace, cancel) })
 	defer stop()
-
-	if !w.opts.FetchOnly {
-		release, ok, err := w.rec.LockMailbox(work, w.m.Name)
-		if err != nil {
-			return st, err // the recorder says what it was locking
-		}
-		if !ok {
-			w.log.Info("mailbox is being worked by another replica, skipping this tick")
-			st.Skipped = true
-			return st, nil
-		}
-		defer release()
-	}
 
 	backoff := w.opts.Backoff
 	for attempt := 1; ; attempt++ {
@@ -294,6 +381,14 @@ func (w *Watcher) setRunning(r bool) {
 	w.mu.Lock()
 	w.status.Running = r
 	w.mu.Unlock()
+}
+
+// clearError forgets the mailbox's last error: the mailbox's lease went to
+// another replica, which reports on it now.
+func (w *Watcher) clearError() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.status.LastError, w.status.LastErrorAt = "", time.Time{}
 }
 
 func (w *Watcher) finish(st Stats, err error) {

@@ -48,15 +48,23 @@ type Batch struct {
 	// Limits is the mailbox's brake on new suppressions; the zero value
 	// has none.
 	Limits Limits
+	// Lease is the lease the batch was fetched under. When its Generation
+	// is not zero the transaction first checks that Lease.Replica still
+	// holds the mailbox at that generation, and fails with ErrLeaseLost
+	// otherwise. Lease.Replica is recorded in the ledger either way.
+	Lease Lease
 }
 
 // BatchResult counts what one WriteBatch did.
 type BatchResult struct {
 	Messages   int // messages newly recorded in the ledger
 	Duplicates int // messages skipped because the ledger already had them
-	Events     int // bounce events written
-	Suppressed int // addresses newly suppressed or whose suppression was renewed
-	Incidents  int // sender-side reputation incidents counted
+	// DuplicateUIDs are the UIDs of those messages, so that the caller
+	// counts them as already recorded, not as processed again.
+	DuplicateUIDs []uint32
+	Events        int // bounce events written
+	Suppressed    int // addresses newly suppressed or whose suppression was renewed
+	Incidents     int // sender-side reputation incidents counted
 	// HeldPerMessage and HeldPerHour count the new suppressions the brake
 	// held (Batch.Limits) instead of putting them in force.
 	HeldPerMessage int
@@ -65,6 +73,34 @@ type BatchResult struct {
 	// would have suppressed again, left lifted because none of those
 	// bounces was verified.
 	LiftedKept int
+	// Suppressions counts the suppressions the batch started, renewed
+	// and held, by reason and authenticity of the bounce (for metrics).
+	Suppressions []SuppressionCount
+}
+
+// Outcomes of a suppression in SuppressionCount.
+const (
+	SuppressionStarted = "started" // put in force
+	SuppressionRenewed = "renewed" // in force already, renewed
+	SuppressionHeld    = "held"    // held by the brake
+)
+
+// SuppressionCount is how many suppressions of one reason, authenticity
+// (of the bounce that is the evidence) and outcome a batch made.
+type SuppressionCount struct {
+	Reason, Authenticity, Outcome string
+	N                             int
+}
+
+// countSuppression adds one suppression to counts.
+func countSuppression(counts []SuppressionCount, reason, authenticity, outcome string) []SuppressionCount {
+	for i := range counts {
+		if c := &counts[i]; c.Reason == reason && c.Authenticity == authenticity && c.Outcome == outcome {
+			c.N++
+			return counts
+		}
+	}
+	return append(counts, SuppressionCount{Reason: reason, Authenticity: authenticity, Outcome: outcome, N: 1})
 }
 
 // Held returns the new suppressions the brake held.

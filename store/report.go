@@ -35,31 +35,42 @@ type AuthenticityCount struct {
 	Suppressing  int64
 }
 
-// Summary counts the bounce events since a point in time.
+// Summary counts the bounce events since a point in time. Auto-replies
+// and delivery reports are recorded events but no bounces: they are
+// counted apart and left out of everything else.
 type Summary struct {
-	Since     time.Time
-	Bounces   int64
-	Addresses int64
-	ByReason  []ReasonCount // most bounces first
-	ByDomain  []DomainCount // most bounces first, at most the number asked for
+	Since           time.Time
+	Bounces         int64
+	Addresses       int64
+	AutoReplies     int64         // out-of-office and other RFC 3834 replies
+	DeliveryReports int64         // Action: delivered, relayed or expanded
+	ByReason        []ReasonCount // most bounces first
+	ByDomain        []DomainCount // most bounces first, at most the number asked for
 	// ByAuthenticity counts them by authenticity: how many bounces
 	// provably answer mail we sent. Most bounces first.
 	ByAuthenticity []AuthenticityCount
 }
 
+// isBounce is the SQL condition for a bounce event that is a bounce: not an
+// auto-reply and not a report of successful delivery.
+const isBounce = `kind <> 'auto_reply' AND reason NOT IN ('auto_reply', 'delivered')`
+
 // BounceSummary counts the bounce events that occurred in the last period
 // (by the store's clock), by reason and by recipient domain (the top
-// domains only).
+// domains only). Auto-replies and delivery reports are counted apart.
 func (s *Store) BounceSummary(ctx context.Context, period time.Duration, domains int) (Summary, error) {
 	sum := Summary{Since: s.clock().Add(-period)}
-	err := s.pool.QueryRow(ctx, `SELECT count(*), count(DISTINCT lower(recipient)) FILTER (WHERE recipient <> '')
-		FROM bounce_events WHERE occurred_at > $1`, sum.Since).Scan(&sum.Bounces, &sum.Addresses)
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE `+isBounce+`),
+			count(DISTINCT lower(recipient)) FILTER (WHERE recipient <> '' AND `+isBounce+`),
+			count(*) FILTER (WHERE kind = 'auto_reply' OR reason = 'auto_reply'),
+			count(*) FILTER (WHERE kind <> 'auto_reply' AND reason = 'delivered')
+		FROM bounce_events WHERE occurred_at > $1`, sum.Since).Scan(&sum.Bounces, &sum.Addresses, &sum.AutoReplies, &sum.DeliveryReports)
 	if err != nil {
 		return Summary{}, fmt.Errorf("summarising bounces: %w", err)
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT reason, min(scope), count(*), count(DISTINCT lower(recipient)) FILTER (WHERE recipient <> '')
-		FROM bounce_events WHERE occurred_at > $1
+		FROM bounce_events WHERE occurred_at > $1 AND `+isBounce+`
 		GROUP BY reason ORDER BY 3 DESC, 1`, sum.Since)
 	if err != nil {
 		return Summary{}, fmt.Errorf("summarising bounces by reason: %w", err)
@@ -75,7 +86,7 @@ func (s *Store) BounceSummary(ctx context.Context, period time.Duration, domains
 	rows, err = s.pool.Query(ctx, `
 		SELECT recipient_domain, count(*), count(DISTINCT lower(recipient)),
 			mode() WITHIN GROUP (ORDER BY reason)
-		FROM bounce_events WHERE occurred_at > $1 AND recipient_domain <> ''
+		FROM bounce_events WHERE occurred_at > $1 AND recipient_domain <> '' AND `+isBounce+`
 		GROUP BY recipient_domain ORDER BY 2 DESC, 1 LIMIT $2`, sum.Since, domains)
 	if err != nil {
 		return Summary{}, fmt.Errorf("summarising bounces by domain: %w", err)
@@ -91,7 +102,7 @@ func (s *Store) BounceSummary(ctx context.Context, period time.Duration, domains
 	rows, err = s.pool.Query(ctx, `
 		SELECT authenticity, count(*), count(DISTINCT lower(recipient)) FILTER (WHERE recipient <> ''),
 			count(*) FILTER (WHERE verdict = 'suppress')
-		FROM bounce_events WHERE occurred_at > $1
+		FROM bounce_events WHERE occurred_at > $1 AND `+isBounce+`
 		GROUP BY authenticity ORDER BY 2 DESC, 1`, sum.Since)
 	if err != nil {
 		return Summary{}, fmt.Errorf("summarising bounces by authenticity: %w", err)

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -51,15 +49,18 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // (the greater of 4 and the number of CPUs).
 func WithMaxConns(n int32) Option { return func(s *Store) { s.maxConns = n } }
 
+// WithApplicationName names the store's sessions (application_name, shown
+// in pg_stat_activity), so that an operator sees which replica holds which.
+// An application_name in the database URL wins.
+func WithApplicationName(name string) Option { return func(s *Store) { s.appName = name } }
+
 // Store keeps bounced's records in PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool     *pgxpool.Pool
 	policy   Policy
 	now      func() time.Time
 	maxConns int32
-
-	locksMu sync.Mutex
-	locks   map[*pgx.Conn]struct{} // sessions holding mailbox locks
+	appName  string
 }
 
 // Open connects to PostgreSQL and returns a Store. databaseURL is a
@@ -68,7 +69,7 @@ type Store struct {
 // variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD...). Open checks
 // that the server answers but not the schema: see CheckSchema.
 func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, error) {
-	s := &Store{policy: DefaultPolicy, now: time.Now, locks: map[*pgx.Conn]struct{}{}}
+	s := &Store{policy: DefaultPolicy, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -86,6 +87,9 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, erro
 	if s.maxConns > 0 {
 		cfg.MaxConns = s.maxConns
 	}
+	if _, set := cfg.ConnConfig.RuntimeParams["application_name"]; !set && s.appName != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = s.appName
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening store: %w", err)
@@ -102,9 +106,8 @@ func Open(ctx context.Context, databaseURL string, opts ...Option) (*Store, erro
 // ErrUnreachable is returned by Open when the database does not answer.
 var ErrUnreachable = errors.New("cannot connect to PostgreSQL")
 
-// Close closes all connections. Mailbox locks still held are released.
+// Close closes all connections.
 func (s *Store) Close() {
-	s.closeLocks()
 	s.pool.Close()
 }
 

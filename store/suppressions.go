@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -20,7 +21,30 @@ var (
 	ErrUnknownReason = errors.New("unknown reason")
 	// ErrBadAddress is returned for an address NormalizeAddress refuses.
 	ErrBadAddress = errors.New("not an email address")
+	// ErrNoteTooLong is returned for a manual change whose note (why) or
+	// actor (who) is longer than MaxNoteLength or MaxActorLength.
+	ErrNoteTooLong = errors.New("note too long")
 )
+
+// Limits of what a manual change records in the audit, in characters.
+const (
+	MaxNoteLength  = 1000
+	MaxActorLength = 200
+)
+
+// checkAuditText says why actor and note cannot go into the audit.
+func checkAuditText(actor, note string) error {
+	if actor == "" || note == "" {
+		return errors.New("who and why are required")
+	}
+	if n := utf8.RuneCountInString(note); n > MaxNoteLength {
+		return fmt.Errorf("%w: %d characters, at most %d", ErrNoteTooLong, n, MaxNoteLength)
+	}
+	if n := utf8.RuneCountInString(actor); n > MaxActorLength {
+		return fmt.Errorf("%w: who is %d characters, at most %d", ErrNoteTooLong, n, MaxActorLength)
+	}
+	return nil
+}
 
 // Suppression is one address in the suppression list.
 type Suppression struct {
@@ -148,14 +172,15 @@ func (s *Store) Suppressed(ctx context.Context, addrs []string) (map[string]Supp
 
 // AddSuppression suppresses address by hand, permanently, for reason (an
 // identifier of the reasons table), and records who did it and why in the
-// audit. An address already suppressed becomes permanent and manual.
+// audit. A note over MaxNoteLength characters (or an actor over
+// MaxActorLength) fails with ErrNoteTooLong. An address already suppressed becomes permanent and manual.
 func (s *Store) AddSuppression(ctx context.Context, address, reason, actor, note string) (Suppression, error) {
 	addr, _, ok := NormalizeAddress(address)
 	if !ok {
 		return Suppression{}, fmt.Errorf("adding suppression: %q: %w", address, ErrBadAddress)
 	}
-	if actor == "" || note == "" {
-		return Suppression{}, errors.New("adding suppression: who and why are required")
+	if err := checkAuditText(actor, note); err != nil {
+		return Suppression{}, fmt.Errorf("adding suppression: %w", err)
 	}
 	now := s.clock()
 	var sp Suppression
@@ -222,8 +247,8 @@ func (s *Store) LiftSuppression(ctx context.Context, address, actor, why string)
 	if !ok {
 		return Suppression{}, fmt.Errorf("lifting suppression: %q: %w", address, ErrBadAddress)
 	}
-	if actor == "" || why == "" {
-		return Suppression{}, errors.New("lifting suppression: who and why are required")
+	if err := checkAuditText(actor, why); err != nil {
+		return Suppression{}, fmt.Errorf("lifting suppression: %w", err)
 	}
 	now := s.clock()
 	var sp Suppression

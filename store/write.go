@@ -61,6 +61,9 @@ func (s *Store) WriteBatch(ctx context.Context, b Batch) (BatchResult, error) {
 		if err == nil {
 			return res, nil
 		}
+		if leaseLost(err) {
+			return BatchResult{}, fmt.Errorf("writing batch of %s up to UID %d: %w: %w", b.Mailbox, b.LastUID, ErrLeaseLost, err)
+		}
 		if rejected(err) {
 			return BatchResult{}, fmt.Errorf("writing batch of %s up to UID %d: %w: %w", b.Mailbox, b.LastUID, ErrRejected, err)
 		}
@@ -217,13 +220,17 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 
 	first := &pgx.Batch{}
 	first.Queue("BEGIN")
+	if b.Lease.Generation != 0 {
+		// The fencing check: it locks the lease row until COMMIT.
+		first.Queue(`SELECT check_mailbox_lease($1, $2, $3)`, b.Mailbox, b.Lease.Replica, b.Lease.Generation)
+	}
 	queueRecordMessages(first, b, p, now, s.policy.SoftWindow)
 	keys := candidateKeys(p.events)
 	if len(keys) > 0 {
 		queueAddressState(first, b.Mailbox, keys, now)
 	}
 	br := conn.SendBatch(ctx, first)
-	dups, counted, err := readRecorded(br)
+	dups, counted, err := readRecorded(br, b.Lease.Generation != 0)
 	var state map[string]addrState
 	var startedInHour int
 	if err == nil && len(keys) > 0 {
@@ -236,6 +243,10 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 		return res, err
 	}
 	res.Duplicates = len(dups)
+	for uid := range dups {
+		res.DuplicateUIDs = append(res.DuplicateUIDs, uid)
+	}
+	slices.Sort(res.DuplicateUIDs)
 	res.Messages = len(b.Messages) - len(dups)
 
 	events := p.events
@@ -291,8 +302,28 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 		if err != nil {
 			return res, fmt.Errorf("upserting suppressions: %w", err)
 		}
+		applied := make(map[string]*suppression, len(bk.apply))
+		for _, sp := range bk.apply {
+			applied[sp.key] = sp
+		}
 		for rows.Next() {
+			var (
+				addr    string
+				started bool
+				notify  *string
+			)
+			if err := rows.Scan(&addr, &started, &notify); err != nil {
+				rows.Close()
+				return res, fmt.Errorf("upserting suppressions: %w", err)
+			}
 			res.Suppressed++
+			outcome := SuppressionRenewed
+			if started {
+				outcome = SuppressionStarted
+			}
+			if sp := applied[strings.ToLower(addr)]; sp != nil {
+				res.Suppressions = countSuppression(res.Suppressions, sp.reason, sp.auth, outcome)
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return res, fmt.Errorf("upserting suppressions: %w", err)
@@ -301,6 +332,9 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 	if len(bk.held) > 0 {
 		if _, err := br.Exec(); err != nil {
 			return res, fmt.Errorf("holding suppressions: %w", err)
+		}
+		for _, h := range bk.held {
+			res.Suppressions = countSuppression(res.Suppressions, h.sp.reason, h.sp.auth, SuppressionHeld)
 		}
 	}
 	if len(bk.unheld) > 0 {
@@ -332,7 +366,8 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 
 // recordMessages records the messages not yet in the ledger, the events of
 // those (and only those), and adds their soft bounces to the soft-bounce
-// state of each address, keeping the times within the window ($12). It
+// state of each address, keeping the times within the window ($12); the
+// ledger names the replica that recorded the messages ($35). It
 // returns the UID of each message already in the ledger (kind 'd', for
 // duplicate; usually none) and the soft bounces now counted for each address
 // (kind 's'). Rows are taken in a fixed order
@@ -340,8 +375,8 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 const recordMessages = `
 	WITH new AS (
 		INSERT INTO processed_messages
-			(mailbox, uidvalidity, uid, message_id, content_hash, size, received_at, kind, outcome, error, processed_at)
-		SELECT $1, $2, u.uid, u.message_id, u.content_hash, u.size, u.received_at, u.kind, u.outcome, u.error, $3
+			(mailbox, uidvalidity, uid, message_id, content_hash, size, received_at, kind, outcome, error, processed_at, replica)
+		SELECT $1, $2, u.uid, u.message_id, u.content_hash, u.size, u.received_at, u.kind, u.outcome, u.error, $3, $35
 		FROM unnest($4::bigint[], $5::text[], $6::bytea[], $7::bigint[], $8::timestamptz[], $9::text[], $10::text[], $11::text[])
 			AS u(uid, message_id, content_hash, size, received_at, kind, outcome, error)
 		ON CONFLICT DO NOTHING
@@ -420,15 +455,22 @@ func queueRecordMessages(batch *pgx.Batch, b Batch, p prepared, now time.Time, w
 	args := []any{b.Mailbox, int64(b.UIDValidity), now,
 		uids, ids, hashes, sizes, received, kinds, outcomes, errs,
 		window}
-	batch.Queue(recordMessages, append(args, eventColumnsOf(p.events)...)...)
+	args = append(args, eventColumnsOf(p.events)...)
+	batch.Queue(recordMessages, append(args, dsn.CleanText(b.Lease.Replica))...)
 }
 
-// readRecorded reads the result of recordMessages: the UIDs of the messages
+// readRecorded reads the result of the lease check, when fenced, and of
+// recordMessages: the UIDs of the messages
 // already in the ledger, and the soft bounce times counted by lower-cased
 // address.
-func readRecorded(br pgx.BatchResults) (dups map[uint32]bool, counted map[string][]time.Time, err error) {
+func readRecorded(br pgx.BatchResults, fenced bool) (dups map[uint32]bool, counted map[string][]time.Time, err error) {
 	if _, err := br.Exec(); err != nil { // BEGIN
 		return nil, nil, fmt.Errorf("recording ledger and events: %w", err)
+	}
+	if fenced {
+		if _, err := br.Exec(); err != nil {
+			return nil, nil, fmt.Errorf("checking the lease: %w", err)
+		}
 	}
 	rows, err := br.Query()
 	if err != nil {

@@ -50,8 +50,9 @@ func loadConfig(w io.Writer, path string, uses config.Uses) *config.Config {
 }
 
 func runCheckConfig(ctx context.Context, e env, args []string) int {
-	fs := newFlagSet(e, "check-config", "", "Checks the configuration file, the cron schedules, that every secret and CA\nfile can be read and that DATABASE_URL is set. Prints every problem found;\nexit status 1 if there is any. Connects to nothing.")
+	fs := newFlagSet(e, "check-config", "", "Checks the configuration file, the cron schedules, that every secret and CA\nfile can be read and that DATABASE_URL is set. Prints every problem found;\nexit status 1 if there is any, else the connections the replicas will use.\nConnects to nothing.")
 	path := configFlag(fs)
+	replicas := fs.Int("replicas", 1, "number of replicas that will run this configuration against one database, for the connection arithmetic")
 	if _, code, stop := parseFlags(fs, args, 0); stop {
 		return code
 	}
@@ -70,7 +71,31 @@ func runCheckConfig(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stdout, "  webhook %s: %s, batch_size %d, timeout %s, poll_interval %s, start %s\n",
 			w.Name, w.Redacted(), w.BatchSize, w.Timeout, w.PollInterval, w.Start)
 	}
+	printArithmetic(e.stdout, cfg, max(*replicas, 1))
 	return 0
+}
+
+// printArithmetic says what n replicas of cfg use: mailboxes each,
+// PostgreSQL sessions each and together, IMAP connections each, and how
+// soon a stopped replica's mailboxes are taken over.
+func printArithmetic(w io.Writer, cfg *config.Config, n int) {
+	mailboxes := len(cfg.Mailboxes)
+	share := (mailboxes + n - 1) / n
+	idle := 0
+	for _, m := range cfg.Mailboxes {
+		if m.Idle {
+			idle++
+		}
+	}
+	idleShare := min(idle, share)
+	sessions := cfg.DBMaxConns + len(cfg.Webhooks)
+	fmt.Fprintf(w, "replica %q, %d replica(s) sharing %d mailbox(es): about %d mailbox(es) each\n", cfg.ReplicaName(), n, mailboxes, share)
+	fmt.Fprintf(w, "  PostgreSQL sessions per replica: at most %d (db_max_conns %d + %d webhook listener(s)), %d for %d replica(s); the server's max_connections must be above that\n",
+		sessions, cfg.DBMaxConns, len(cfg.Webhooks), sessions*n, n)
+	fmt.Fprintf(w, "  IMAP connections per replica: at most %d for passes (max_parallel_mailboxes %d, two each) + up to %d IDLE (only for the mailboxes it holds)\n",
+		2*min(cfg.MaxParallel, share), cfg.MaxParallel, idleShare)
+	fmt.Fprintf(w, "  a stopped replica's mailboxes are taken over within %s (takeover_after: leases last %s, renewed every %s)\n",
+		cfg.TakeoverAfter, cfg.TakeoverAfter*3/4, cfg.TakeoverAfter/4)
 }
 
 // brakeLimit describes one limit of the brake; 0 turns it off.

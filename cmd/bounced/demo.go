@@ -282,7 +282,6 @@ type memoryRecorder struct {
 	messages []store.Message
 	seen     map[[32]byte]bool
 	cp       store.Checkpoint
-	locked   bool
 }
 
 func (m *memoryRecorder) Checkpoint(ctx context.Context, mailbox string) (store.Checkpoint, error) {
@@ -304,6 +303,7 @@ func (m *memoryRecorder) WriteBatch(ctx context.Context, b store.Batch) (store.B
 	for _, msg := range b.Messages {
 		if m.seen[msg.ContentHash] {
 			res.Duplicates++
+			res.DuplicateUIDs = append(res.DuplicateUIDs, msg.UID)
 			continue
 		}
 		m.seen[msg.ContentHash] = true
@@ -312,20 +312,6 @@ func (m *memoryRecorder) WriteBatch(ctx context.Context, b store.Batch) (store.B
 	}
 	m.cp = store.Checkpoint{Mailbox: b.Mailbox, UIDValidity: b.UIDValidity, LastUID: max(m.cp.LastUID, b.LastUID)}
 	return res, nil
-}
-
-func (m *memoryRecorder) LockMailbox(ctx context.Context, mailbox string) (func(), bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.locked {
-		return nil, false, nil
-	}
-	m.locked = true
-	return func() {
-		m.mu.Lock()
-		m.locked = false
-		m.mu.Unlock()
-	}, true, nil
 }
 
 // print writes one line per recipient result, in UID order.

@@ -633,7 +633,9 @@ func TestE2ECorpus(t *testing.T) {
 			db := migratedDatabase(t)
 			out := mustOnce(t, e2eConfig(t, d, folder, "", config.DispositionMove, 100), db)
 			e := expect(msgs)
-			want := fmt.Sprintf("e2e: %d message(s): %d processed, ", len(msgs), count(e.processed))
+			// Messages with the same content as one before are counted as
+			// already recorded only, not as processed as well.
+			want := fmt.Sprintf("e2e: %d message(s): %d processed, %d unrecognized, 0 failed, ", len(msgs), len(e.processed), len(e.kept))
 			if !strings.Contains(out, want) || !strings.Contains(out, fmt.Sprintf("%d already recorded", len(msgs)-e.distinct)) {
 				t.Errorf("stdout %q, want %q… and %d already recorded", out, want, len(msgs)-e.distinct)
 			}

@@ -61,7 +61,7 @@ func TestHangupReloadsAPITokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Options{Store: s, Status: imapwatch.NewScheduler(nil, slog.New(slog.DiscardHandler)), Tokens: tokens})
+	api, err := httpapi.New(httpapi.Options{Store: s, Status: imapwatch.NewScheduler(nil, slog.New(slog.DiscardHandler), imapwatch.SchedulerOptions{}), Tokens: tokens})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,10 +46,6 @@ func (r *countingRecorder) WriteBatch(ctx context.Context, b store.Batch) (store
 	return store.BatchResult{Messages: len(b.Messages)}, nil
 }
 
-func (r *countingRecorder) LockMailbox(ctx context.Context, mailbox string) (func(), bool, error) {
-	return func() {}, true, nil
-}
-
 // useRecorder makes the commands open rec instead of the store.
 func useRecorder(t *testing.T, rec imapwatch.Recorder) {
 	old := recorderOpener
@@ -134,7 +130,7 @@ func TestCheckConfig(t *testing.T) {
 	if code != 1 {
 		t.Errorf("bad config: code %d, want 1", code)
 	}
-	for _, want := range []string{"schedule2: unknown setting", `mailbox "b": schedule "61 * * * *" is not a valid cron expression`} {
+	for _, want := range []string{"schedule2: unknown setting", `line 12: mailbox "b": schedule: "61 * * * *" is not a valid cron expression`} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}

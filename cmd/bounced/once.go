@@ -56,7 +56,7 @@ func runOnce(ctx context.Context, e env, args []string) int {
 	results := make([]result, len(cfg.Mailboxes))
 	var wg sync.WaitGroup
 	for i, m := range cfg.Mailboxes {
-		w := imapwatch.New(m, rec, watcherOptions(cfg, logger, *fetchOnly))
+		w := imapwatch.New(m, rec, watcherOptions(cfg, rec, logger, *fetchOnly))
 		wg.Go(func() {
 			st, err := w.Pass(ctx)
 			results[i] = result{st, err}
@@ -117,8 +117,10 @@ func summary(st imapwatch.Stats, fetchOnly bool) string {
 }
 
 // watcherOptions are the options every watcher of a process shares.
-func watcherOptions(cfg *config.Config, logger *slog.Logger, fetchOnly bool) imapwatch.Options {
-	return imapwatch.Options{Logger: logger, FetchOnly: fetchOnly, ShutdownGrace: cfg.ShutdownTimeout, AfterCommit: afterCommit}
+func watcherOptions(cfg *config.Config, rec imapwatch.Recorder, logger *slog.Logger, fetchOnly bool) imapwatch.Options {
+	leases, _ := rec.(imapwatch.Leaser) // the PostgreSQL store has leases; test recorders need none
+	return imapwatch.Options{Logger: logger, FetchOnly: fetchOnly, ShutdownGrace: cfg.ShutdownTimeout, AfterCommit: afterCommit,
+		Leases: leases, Replica: cfg.ReplicaName(), TakeoverAfter: cfg.TakeoverAfter}
 }
 
 // newLogger builds the process's logger: text or JSON on stderr, the format

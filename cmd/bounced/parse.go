@@ -79,7 +79,7 @@ func runParse(ctx context.Context, e env, args []string) int {
 		}
 		files, err := expandPath(arg)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "bounced parse: %v\n", err)
+			fmt.Fprintf(e.stderr, "bounced parse: %s\n", termSafe(err.Error()))
 			failed = true
 			continue
 		}
@@ -89,7 +89,8 @@ func runParse(ctx context.Context, e env, args []string) int {
 			}
 			rep, err := parseFile(file, e.stdin, opts)
 			if err != nil {
-				fmt.Fprintf(e.stderr, "bounced parse: %s: %v\n", file, err)
+				// The error may quote the message's bytes: escape them.
+				fmt.Fprintf(e.stderr, "bounced parse: %s: %s\n", termSafe(file), termSafe(err.Error()))
 				failed = true
 				continue
 			}
@@ -195,9 +196,11 @@ func (p *tablePrinter) print(r dsn.Result) error {
 	if r.SMTPCode != 0 {
 		code = fmt.Sprint(r.SMTPCode)
 	}
+	// Every cell from the message is escaped for the terminal (termSafe),
+	// which also keeps tabs and newlines from breaking the table.
 	_, err := fmt.Fprintf(p.tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-		filepath.Base(r.File), r.Kind, orDash(r.Recipient), orDash(status), code,
-		r.Reason, r.Scope, r.Verdict, truncate(r.Diagnostic, 70))
+		termSafe(filepath.Base(r.File)), r.Kind, termSafe(orDash(r.Recipient)), termSafe(orDash(status)), code,
+		r.Reason, r.Scope, r.Verdict, termSafe(truncate(r.Diagnostic, 70)))
 	return err
 }
 

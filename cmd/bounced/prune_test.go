@@ -18,6 +18,7 @@ func TestPruneCommandRefusesBadRetention(t *testing.T) {
 		{"prune"},
 		{"prune", "-older-than", "7d"},
 		{"prune", "-older-than", "soon"},
+		{"prune", "-older-than", "213535d"},
 	} {
 		code, _, errOut := runCLI(t, args...)
 		if code != 2 || !strings.Contains(errOut, "-older-than") {

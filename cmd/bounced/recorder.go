@@ -12,9 +12,11 @@ import (
 // openRecorder connects to the PostgreSQL store named by databaseURL (else
 // the PG* variables), with the configured soft-bounce policy, and refuses an
 // unmigrated or outdated schema (the error names `bounced migrate`).
-// closeFn releases the connections and any mailbox locks still held.
+// The pool holds at most db_max_conns sessions, named "bounced REPLICA"
+// (pg_stat_activity.application_name). closeFn closes them.
 func openRecorder(ctx context.Context, databaseURL string, cfg *config.Config, logger *slog.Logger) (recorder imapwatch.Recorder, closeFn func(), err error) {
-	s, err := store.Open(ctx, databaseURL, store.WithPolicy(policyOf(cfg)))
+	s, err := store.Open(ctx, databaseURL, store.WithPolicy(policyOf(cfg)), store.WithMaxConns(int32(cfg.DBMaxConns)),
+		store.WithApplicationName("bounced "+cfg.ReplicaName()))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -23,7 +25,8 @@ func openRecorder(ctx context.Context, databaseURL string, cfg *config.Config, l
 		return nil, nil, err
 	}
 	p := s.Policy()
-	logger.Info("store opened", "soft_threshold", p.SoftThreshold, "soft_window", p.SoftWindow, "soft_expiry", p.SoftExpiry)
+	logger.Info("store opened", "replica", cfg.ReplicaName(), "db_max_conns", cfg.DBMaxConns,
+		"soft_threshold", p.SoftThreshold, "soft_window", p.SoftWindow, "soft_expiry", p.SoftExpiry)
 	return s, s.Close, nil
 }
 

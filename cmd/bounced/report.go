@@ -57,6 +57,9 @@ func writeReport(ctx context.Context, w io.Writer, s *store.Store, lang string, 
 			return err
 		}
 		fmt.Fprintf(w, "\nBounces in the last %s: %d events, %d addresses\n", p.name, sum.Bounces, sum.Addresses)
+		if sum.AutoReplies > 0 || sum.DeliveryReports > 0 {
+			fmt.Fprintf(w, "  not counted as bounces: %d auto-replies, %d delivery reports\n", sum.AutoReplies, sum.DeliveryReports)
+		}
 		if sum.Bounces == 0 {
 			continue
 		}
@@ -72,7 +75,7 @@ func writeReport(ctx context.Context, w io.Writer, s *store.Store, lang string, 
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  by recipient domain\tbounces\taddresses\tmostly\t")
 		for _, c := range sum.ByDomain {
-			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t\n", c.Domain, c.Bounces, c.Addresses, c.TopReason)
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t\n", termSafe(c.Domain), c.Bounces, c.Addresses, c.TopReason)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -106,7 +109,7 @@ func writeReport(ctx context.Context, w io.Writer, s *store.Store, lang string, 
 			mta = "(unknown MTA)"
 		}
 		fmt.Fprintf(w, "  %d. %s: %d for mail from %s, reported by %s, %d recipient domain(s), last %s\n",
-			i+1, in.Reason, in.Incidents, sending, mta, in.RecipientDomains, in.LastSeen.UTC().Format(time.DateTime))
+			i+1, in.Reason, in.Incidents, termSafe(sending), termSafe(mta), in.RecipientDomains, in.LastSeen.UTC().Format(time.DateTime))
 		fix := in.Fix
 		if fix == "" {
 			fix = "see `bounced explain " + in.Reason + "`"

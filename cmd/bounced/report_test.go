@@ -34,12 +34,18 @@ func TestReportCommand(t *testing.T) {
 	}
 	unknown := dsn.Classification{Reason: dsn.ReasonUserUnknown, Scope: dsn.ScopeRecipient, Permanent: true, Verdict: dsn.VerdictSuppress}
 	blocked := dsn.Classification{Reason: dsn.ReasonBlocklisted, Scope: dsn.ScopeSender, Permanent: true, Verdict: dsn.VerdictAlert}
-	b := store.Batch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 4}
+	vacation := dsn.Classification{Reason: dsn.ReasonAutoReply, Scope: dsn.ScopeNone, Verdict: dsn.VerdictIgnore}
+	delivered := dsn.Classification{Reason: dsn.ReasonDelivered, Scope: dsn.ScopeNone, Verdict: dsn.VerdictIgnore}
+	autoReply := report("e@gmail.example", vacation)
+	autoReply.Kind = dsn.KindAutoReply
+	b := store.Batch{Mailbox: "INBOX", UIDValidity: 1, LastUID: 6}
 	for i, r := range []*dsn.Report{
 		verified(report("a@gmail.example", unknown)),
 		report("b@gmail.example", unknown),
 		report("c@web.example", blocked),
 		report("d@old.example", unknown), // 3 days ago: in the 7-day count only
+		autoReply,                        // no bounce: counted apart
+		report("f@gmail.example", delivered),
 	} {
 		at := now.Add(-time.Hour)
 		if i == 3 {
@@ -60,10 +66,14 @@ func TestReportCommand(t *testing.T) {
 	if !ok {
 		t.Fatalf("report has no 7-day section:\n%s", out)
 	}
-	for _, want := range []string{"Suppressions in force: 3", "last 24 hours: 3 events, 3 addresses", "user_unknown", "gmail.example"} {
+	for _, want := range []string{"Suppressions in force: 3", "last 24 hours: 3 events, 3 addresses", "user_unknown", "gmail.example",
+		"not counted as bounces: 1 auto-replies, 1 delivery reports", "gmail.example        2        2"} {
 		if !strings.Contains(day, want) {
 			t.Errorf("24-hour part lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "auto_reply") || strings.Contains(out, "delivered") {
+		t.Errorf("auto-replies or delivery reports among the bounces:\n%s", out)
 	}
 	if strings.Contains(day, "old.example") || !strings.Contains(week, "old.example") || !strings.Contains(week, ": 4 events, 4 addresses") {
 		t.Errorf("the 3-day-old bounce is misplaced:\n%s", out)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bounced/bounced/cmd/bounced/internal/httpapi"
+	"github.com/bounced/bounced/cmd/bounced/internal/metrics"
 	"github.com/bounced/bounced/cmd/bounced/internal/statuspage"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
@@ -47,12 +48,19 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 	}
 	defer closeFn()
 
+	// The instruments the watchers and webhooks report to; /metrics
+	// serves them.
+	instruments := metrics.New()
 	watchers := make([]*imapwatch.Watcher, len(cfg.Mailboxes))
 	for i, m := range cfg.Mailboxes {
-		watchers[i] = imapwatch.New(m, rec, watcherOptions(cfg, logger, false))
+		opts := watcherOptions(cfg, rec, logger, false)
+		opts.Observer = instruments
+		watchers[i] = imapwatch.New(m, rec, opts)
 	}
-	sched := imapwatch.NewScheduler(watchers, logger)
-	stopWebhooks, err := startWebhooks(ctx, cfg, rec, logger)
+	leases, _ := rec.(imapwatch.Leaser)
+	sched := imapwatch.NewScheduler(watchers, logger, imapwatch.SchedulerOptions{
+		Leases: leases, Replica: cfg.ReplicaName(), TakeoverAfter: cfg.TakeoverAfter, MaxParallel: cfg.MaxParallel})
+	stopWebhooks, err := startWebhooks(ctx, cfg, rec, logger, instruments)
 	if err != nil {
 		logger.Error("cannot start the webhooks", "err", err)
 		return 1
@@ -61,7 +69,7 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 	st, _ := rec.(*store.Store) // only the PostgreSQL store has events to prune
 	defer startPruning(ctx, cfg, st, logger)()
 
-	api, err := newAPI(cfg, rec, sched, logger)
+	api, err := newAPI(cfg, rec, sched, logger, instruments)
 	if err != nil {
 		logger.Error("cannot start the HTTP API", "err", err)
 		return 1
@@ -115,7 +123,7 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 // newAPI returns the HTTP API on rec's store with the configured tokens, or
 // nil, logged once, when no token is configured: the API is never served
 // without authentication.
-func newAPI(cfg *config.Config, rec imapwatch.Recorder, sched *imapwatch.Scheduler, logger *slog.Logger) (*httpapi.API, error) {
+func newAPI(cfg *config.Config, rec imapwatch.Recorder, sched *imapwatch.Scheduler, logger *slog.Logger, instruments *metrics.Metrics) (*httpapi.API, error) {
 	if !cfg.APIToken.Configured() {
 		logger.Info("HTTP API is off (/v1 and /metrics are not served): set api_token_env or api_token_file to serve it")
 		return nil, nil
@@ -129,7 +137,7 @@ func newAPI(cfg *config.Config, rec imapwatch.Recorder, sched *imapwatch.Schedul
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.New(httpapi.Options{Store: st, Status: sched, Tokens: tokens, Logger: logger.With("component", "api")})
+	return httpapi.New(httpapi.Options{Store: st, Status: sched, Tokens: tokens, Logger: logger.With("component", "api"), Metrics: instruments})
 }
 
 // newStatusPage returns the status page on rec's store, signed in with the

@@ -85,7 +85,7 @@ func suppressionsList(ctx context.Context, e env, args []string) int {
 		if sp.Manual {
 			manual = "yes"
 		}
-		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", sp.Address, sp.Reason, sp.Scope, sp.Count,
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", termSafe(sp.Address), sp.Reason, sp.Scope, sp.Count,
 			sp.LastSeen.UTC().Format(time.DateTime), expires, manual)
 		return err
 	})

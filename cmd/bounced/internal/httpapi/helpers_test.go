@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/bounced/bounced/cmd/bounced/internal/httpapi"
+	"github.com/bounced/bounced/cmd/bounced/internal/metrics"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
 	"github.com/bounced/bounced/store"
@@ -57,6 +58,11 @@ func (s *statuses) Statuses() []imapwatch.Status {
 	return append([]imapwatch.Status(nil), s.s...)
 }
 
+// LeaseStats makes statuses a LeaseSource, as the scheduler is.
+func (s *statuses) LeaseStats() imapwatch.LeaseStats {
+	return imapwatch.LeaseStats{Replica: "test-replica", Held: 1}
+}
+
 func (s *statuses) set(st ...imapwatch.Status) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,6 +97,8 @@ type fixture struct {
 	status *statuses
 	logs   *syncBuffer
 	srv    *httptest.Server
+	// metrics are the instruments the API's /metrics gathers.
+	metrics *metrics.Metrics
 }
 
 var start = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -100,7 +108,7 @@ var start = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	url := storetest.NewDatabase(t)
-	f := &fixture{t: t, url: url, clock: &clock{t: start}, status: &statuses{}, logs: &syncBuffer{}}
+	f := &fixture{t: t, url: url, clock: &clock{t: start}, status: &statuses{}, logs: &syncBuffer{}, metrics: metrics.New()}
 	ctx := context.Background()
 	s, err := store.Open(ctx, url, store.WithClock(f.clock.now))
 	if err != nil {
@@ -124,6 +132,7 @@ func (f *fixture) serve(st httpapi.Store) *httptest.Server {
 		Tokens:  []config.Secret{config.NewSecret(tokenOld), config.NewSecret(tokenNew)},
 		Logger:  slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Version: "v1.2.3",
+		Metrics: f.metrics,
 	})
 	if err != nil {
 		f.t.Fatalf("httpapi.New: %v", err)

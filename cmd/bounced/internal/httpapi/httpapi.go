@@ -21,8 +21,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bounced/bounced/cmd/bounced/internal/export"
+	"github.com/bounced/bounced/cmd/bounced/internal/metrics"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
 	"github.com/bounced/bounced/store"
@@ -125,6 +127,10 @@ type Options struct {
 	// Version is reported by the bounced_build_info metric; "" reads it
 	// from the binary's build information.
 	Version string
+	// Metrics is gathered at /metrics with the series the API reads at
+	// each scrape; nil means a registry of its own with the Go runtime and
+	// process collectors (metrics.New).
+	Metrics *metrics.Metrics
 }
 
 // API is the HTTP API. Register it on a mux.
@@ -135,6 +141,7 @@ type API struct {
 	log       *slog.Logger
 	dbTimeout time.Duration
 	version   string
+	registry  prometheus.Gatherer
 
 	scrapeErrors atomic.Uint64
 }
@@ -155,6 +162,10 @@ func New(opts Options) (*API, error) {
 	if a.version == "" {
 		a.version = buildVersion()
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New()
+	}
+	a.registry = opts.Metrics.Registry
 	if err := a.SetTokens(opts.Tokens); err != nil {
 		return nil, err
 	}

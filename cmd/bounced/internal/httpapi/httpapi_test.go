@@ -282,6 +282,8 @@ func TestAddLiftAudit(t *testing.T) {
 		{`{"address": "x@example.com"}`, "address and reason are required"},
 		{`{"address": "x@example.com", "reason": "complaint", "by": "me"}`, `unknown field "by"`},
 		{`[1, 2]`, "not valid JSON"},
+		// A note is capped: 100 KB of it was stored whole.
+		{`{"address": "x@example.com", "reason": "complaint", "note": "` + strings.Repeat("ü", store.MaxNoteLength+1) + `"}`, "note is longer than 1000 characters"},
 	} {
 		res := f.call("POST", "/v1/suppressions", tt.body)
 		if res.status != http.StatusBadRequest || !strings.Contains(res.errorText(t), tt.want) {
@@ -292,6 +294,14 @@ func TestAddLiftAudit(t *testing.T) {
 	res = f.call("DELETE", "/v1/suppressions/dan@example.com", nil)
 	if res.status != http.StatusBadRequest || !strings.Contains(res.errorText(t), "reason is required") {
 		t.Errorf("DELETE without a reason: %d %s", res.status, res.body)
+	}
+	res = f.call("DELETE", "/v1/suppressions/dan@example.com?reason="+strings.Repeat("x", store.MaxNoteLength+1), nil)
+	if res.status != http.StatusBadRequest || !strings.Contains(res.errorText(t), "longer than 1000") {
+		t.Errorf("DELETE with a reason too long: %d %s", res.status, res.body)
+	}
+	if res := f.call("POST", "/v1/suppressions", map[string]string{"address": "max@example.com", "reason": "complaint",
+		"note": strings.Repeat("ü", store.MaxNoteLength)}); res.status != http.StatusCreated {
+		t.Errorf("a note of exactly %d characters: %d %s", store.MaxNoteLength, res.status, res.body)
 	}
 	res = f.call("DELETE", "/v1/suppressions/DAN@example.com?reason="+url.QueryEscape("opted in again"), nil)
 	if res.status != http.StatusOK {

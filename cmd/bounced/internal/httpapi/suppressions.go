@@ -265,6 +265,8 @@ func (a *API) add(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, store.ErrBadAddress):
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is not an email address", req.Address))
+	case errors.Is(err, store.ErrNoteTooLong):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("note is longer than %d characters", store.MaxNoteLength))
 	case errors.Is(err, store.ErrUnknownReason):
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown reason %q: use a reason identifier such as complaint or user_unknown (`bounced explain`)", req.Reason))
 	case err != nil:
@@ -304,6 +306,8 @@ func (a *API) lift(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, store.ErrNotSuppressed):
 		writeError(w, http.StatusNotFound, addr+" is not suppressed")
+	case errors.Is(err, store.ErrNoteTooLong):
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("reason is longer than %d characters", store.MaxNoteLength))
 	case err != nil:
 		a.fail(w, r, err)
 	default:
