@@ -119,8 +119,12 @@ func summary(st imapwatch.Stats, fetchOnly bool) string {
 		return fmt.Sprintf("fetched %d message(s), %d bytes in %s (%.0f msg/s)",
 			st.Messages, st.Bytes, st.Duration.Round(time.Millisecond), rate)
 	}
-	return fmt.Sprintf("%d message(s): %d processed, %d unrecognized, %d failed, %d already recorded; %d batch(es) in %s (%.0f msg/s)",
+	line := fmt.Sprintf("%d message(s): %d processed, %d unrecognized, %d failed, %d already recorded; %d batch(es) in %s (%.0f msg/s)",
 		st.Messages, st.Processed, st.Unrecognized, st.Failed, st.Duplicates, st.Batches, st.Duration.Round(time.Millisecond), rate)
+	if st.Held > 0 {
+		line += fmt.Sprintf("; %d new suppression(s) held by the brake (bounced suppressions held)", st.Held)
+	}
+	return line
 }
 
 // watcherOptions are the options of m's watcher: those every watcher of a
