@@ -12,8 +12,10 @@ import (
 // that mark automatic replies; only then the human-readable text.
 func (c *collector) report() *Report {
 	rep := &Report{
-		Subject: c.top.get("Subject"),
-		From:    c.top.get("From"),
+		Subject:           c.top.get("Subject"),
+		From:              c.top.get("From"),
+		DeliveredTo:       c.deliveredTo(),
+		RecipientsDropped: c.recipientsDropped,
 	}
 	text, inlineOriginal := splitOriginal(string(c.text))
 	human := text.s
@@ -63,11 +65,14 @@ func (c *collector) report() *Report {
 func cleanReport(rep *Report) {
 	for _, s := range []*string{&rep.ReportingMTA, &rep.OriginalEnvelopeID, &rep.FeedbackType, &rep.Subject, &rep.From,
 		&rep.Original.MessageID, &rep.Original.From, &rep.Original.Sender, &rep.Original.ReplyTo,
-		&rep.Original.To, &rep.Original.Subject} {
+		&rep.Original.To, &rep.Original.Subject, &rep.Original.ReturnPath} {
 		*s = CleanText(*s)
 	}
 	for i, a := range rep.Original.ListAddresses {
 		rep.Original.ListAddresses[i] = CleanText(a)
+	}
+	for i, a := range rep.DeliveredTo {
+		rep.DeliveredTo[i] = CleanText(a)
 	}
 	for k, v := range rep.Original.Headers {
 		rep.Original.Headers[k] = CleanText(v)
@@ -199,12 +204,13 @@ func (c *collector) fillOriginal(rep *Report, inline string) {
 		return
 	}
 	rep.Original = Original{
-		MessageID: h.get("Message-Id"),
-		From:      h.get("From"),
-		Sender:    h.get("Sender"),
-		ReplyTo:   h.get("Reply-To"),
-		To:        h.get("To"),
-		Subject:   h.get("Subject"),
+		MessageID:  h.get("Message-Id"),
+		From:       h.get("From"),
+		Sender:     h.get("Sender"),
+		ReplyTo:    h.get("Reply-To"),
+		To:         h.get("To"),
+		Subject:    h.get("Subject"),
+		ReturnPath: firstAddress(h.get("Return-Path")),
 	}
 	for _, name := range listFields {
 		for _, a := range findAddresses(h.get(name)) {
@@ -249,6 +255,25 @@ func parseInlineHeader(s string, keep map[string]bool) (headerView, bool) {
 		return headerView{}, false
 	}
 	return newHeaderView(h), true
+}
+
+// deliveredToFields are the header fields that name the address a bounce
+// was delivered to, in the order they are looked at.
+var deliveredToFields = []string{"To", "Delivered-To", "X-Original-To", "Envelope-To"}
+
+// deliveredTo returns the addresses the bounce names as delivered to, up to
+// MaxDeliveredTo.
+func (c *collector) deliveredTo() []string {
+	var out []string
+	for _, f := range deliveredToFields {
+		for _, a := range findAddresses(c.top.get(f)) {
+			if len(out) == MaxDeliveredTo {
+				return out
+			}
+			out = appendUnique(out, a.addr)
+		}
+	}
+	return out
 }
 
 // fallbackRecipient finds the failed recipient when the bounce's report

@@ -18,6 +18,7 @@ import (
 	"github.com/bounced/bounced/cmd/bounced/internal/metrics"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
+	"github.com/bounced/bounced/returnpath"
 	"github.com/bounced/bounced/store"
 	"github.com/bounced/bounced/store/storetest"
 )
@@ -141,6 +142,8 @@ func (f *fixture) serve(st httpapi.Store) *httptest.Server {
 		Logger:  slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Version: "v1.2.3",
 		Metrics: f.metrics,
+		// One mailbox with a return-path key, for POST /v1/return-paths.
+		ReturnPaths: map[string]*returnpath.Scheme{"bounces": testSigner(f.t, "bounces")},
 	})
 	if err != nil {
 		f.t.Fatalf("httpapi.New: %v", err)
@@ -150,6 +153,17 @@ func (f *fixture) serve(st httpapi.Store) *httptest.Server {
 	srv := httptest.NewServer(mux)
 	f.t.Cleanup(srv.Close)
 	return srv
+}
+
+// testSigner returns the return-path signer of name@example.com with a key
+// of its own.
+func testSigner(t *testing.T, name string) *returnpath.Scheme {
+	t.Helper()
+	s, err := returnpath.New(returnpath.Config{ReturnPath: name + "@example.com", Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef-" + name)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // suppress adds addresses by hand at the store's current time.
