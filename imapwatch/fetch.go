@@ -157,7 +157,11 @@ func (w *Watcher) run(ctx, work context.Context, s *session, uidValidity, after 
 			j.parsing.Wait()
 			j.assemble()
 			var err error
+			began := time.Now()
 			j.res, err = w.record(work, j)
+			if err == nil && w.opts.Observer != nil {
+				w.opts.Observer.ObserveBatch(w.m.Name, time.Since(began), j.res)
+			}
 			j.done <- err
 		}()
 		inflight = j
@@ -216,6 +220,7 @@ func (w *Watcher) record(ctx context.Context, j *job) (store.BatchResult, error)
 		total.HeldPerMessage += r.HeldPerMessage
 		total.HeldPerHour += r.HeldPerHour
 		total.LiftedKept += r.LiftedKept
+		total.Suppressions = append(total.Suppressions, r.Suppressions...)
 		if m.Outcome == store.OutcomeProcessed {
 			j.processed.AddNum(imap.UID(m.UID))
 		} else {
@@ -551,6 +556,12 @@ func (w *Watcher) setOutcome(msg *store.Message, rep *dsn.Report, perr error) {
 		msg.Outcome, msg.Report = store.OutcomeUnrecognized, rep
 	default:
 		msg.Outcome, msg.Report = store.OutcomeProcessed, rep
+	}
+	if rep != nil && rep.RecipientsDropped > 0 {
+		// Never a silent drop: the parser keeps a bounded number of
+		// recipients, and a bounce naming more is worth a look.
+		w.log.Warn("the bounce names more recipients than the parser keeps: the rest are not recorded",
+			"message_id", msg.MessageID, "recipients", len(rep.Recipients), "recipients_dropped", rep.RecipientsDropped)
 	}
 }
 

@@ -55,6 +55,21 @@ type Options struct {
 	// commit and move, see cmd/bounced's faultinject build) and must return
 	// quickly; production leaves it nil.
 	AfterCommit func()
+	// Observer, when set, is told how long each pass and each batch's
+	// commit took, and what the batch suppressed (for metrics).
+	Observer Observer
+}
+
+// Observer learns how passes and batches went, for metrics. Its methods
+// are called on the watcher's goroutines and must return quickly.
+// *metrics.Metrics (cmd/bounced/internal/metrics) implements it.
+type Observer interface {
+	// ObservePass is called after every pass over mailbox: its duration,
+	// whether it was skipped (another replica held the lease) and its error.
+	ObservePass(mailbox string, d time.Duration, skipped bool, err error)
+	// ObserveBatch is called after a batch of mailbox was committed: how
+	// long the recorder took, and what it recorded.
+	ObserveBatch(mailbox string, d time.Duration, res store.BatchResult)
 }
 
 // Stats counts what a pass did.
@@ -207,6 +222,9 @@ func (w *Watcher) Pass(ctx context.Context) (Stats, error) {
 	st, err := w.leasedPass(ctx)
 	st.Duration = time.Since(start)
 	w.finish(st, err)
+	if w.opts.Observer != nil {
+		w.opts.Observer.ObservePass(w.m.Name, st.Duration, st.Skipped, err)
+	}
 	return st, err
 }
 
@@ -218,6 +236,9 @@ func (w *Watcher) passUnder(ctx context.Context, l store.Lease) (Stats, error) {
 	w.setRunning(true)
 	st, err := w.pass(ctx, l)
 	st.Duration = time.Since(start)
+	if w.opts.Observer != nil {
+		w.opts.Observer.ObservePass(w.m.Name, st.Duration, st.Skipped, err)
+	}
 	if err != nil && (errors.Is(err, store.ErrLeaseLost) || errors.Is(context.Cause(ctx), errLeaseLost) ||
 		errors.Is(context.Cause(ctx), errHandedOver) || errors.Is(context.Cause(ctx), errLeasesStale)) {
 		w.finish(st, nil)

@@ -73,6 +73,34 @@ type BatchResult struct {
 	// would have suppressed again, left lifted because none of those
 	// bounces was verified.
 	LiftedKept int
+	// Suppressions counts the suppressions the batch started, renewed
+	// and held, by reason and authenticity of the bounce (for metrics).
+	Suppressions []SuppressionCount
+}
+
+// Outcomes of a suppression in SuppressionCount.
+const (
+	SuppressionStarted = "started" // put in force
+	SuppressionRenewed = "renewed" // in force already, renewed
+	SuppressionHeld    = "held"    // held by the brake
+)
+
+// SuppressionCount is how many suppressions of one reason, authenticity
+// (of the bounce that is the evidence) and outcome a batch made.
+type SuppressionCount struct {
+	Reason, Authenticity, Outcome string
+	N                             int
+}
+
+// countSuppression adds one suppression to counts.
+func countSuppression(counts []SuppressionCount, reason, authenticity, outcome string) []SuppressionCount {
+	for i := range counts {
+		if c := &counts[i]; c.Reason == reason && c.Authenticity == authenticity && c.Outcome == outcome {
+			c.N++
+			return counts
+		}
+	}
+	return append(counts, SuppressionCount{Reason: reason, Authenticity: authenticity, Outcome: outcome, N: 1})
 }
 
 // Held returns the new suppressions the brake held.

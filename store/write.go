@@ -302,8 +302,28 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 		if err != nil {
 			return res, fmt.Errorf("upserting suppressions: %w", err)
 		}
+		applied := make(map[string]*suppression, len(bk.apply))
+		for _, sp := range bk.apply {
+			applied[sp.key] = sp
+		}
 		for rows.Next() {
+			var (
+				addr    string
+				started bool
+				notify  *string
+			)
+			if err := rows.Scan(&addr, &started, &notify); err != nil {
+				rows.Close()
+				return res, fmt.Errorf("upserting suppressions: %w", err)
+			}
 			res.Suppressed++
+			outcome := SuppressionRenewed
+			if started {
+				outcome = SuppressionStarted
+			}
+			if sp := applied[strings.ToLower(addr)]; sp != nil {
+				res.Suppressions = countSuppression(res.Suppressions, sp.reason, sp.auth, outcome)
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return res, fmt.Errorf("upserting suppressions: %w", err)
@@ -312,6 +332,9 @@ func (s *Store) writeBatch(ctx context.Context, b Batch, p prepared, now time.Ti
 	if len(bk.held) > 0 {
 		if _, err := br.Exec(); err != nil {
 			return res, fmt.Errorf("holding suppressions: %w", err)
+		}
+		for _, h := range bk.held {
+			res.Suppressions = countSuppression(res.Suppressions, h.sp.reason, h.sp.auth, SuppressionHeld)
 		}
 	}
 	if len(bk.unheld) > 0 {

@@ -36,7 +36,8 @@ func TestWriteBatchRecordsEverything(t *testing.T) {
 	)
 	b.LastUID = 9
 	res := mustWrite(t, s, b)
-	want := BatchResult{Messages: 5, Events: 5, Suppressed: 1, Incidents: 1}
+	want := BatchResult{Messages: 5, Events: 5, Suppressed: 1, Incidents: 1,
+		Suppressions: []SuppressionCount{{Reason: "user_unknown", Authenticity: "unsigned", Outcome: SuppressionStarted, N: 1}}}
 	if !reflect.DeepEqual(res, want) {
 		t.Errorf("WriteBatch = %+v, want %+v", res, want)
 	}

@@ -40,6 +40,7 @@ var commands = []command{
 	{"explain", "explain a status code, reply code or reason (--lang en|de)", runExplain},
 	{"run", "run the daemon: every mailbox on its schedule; health checks, HTTP API, metrics", runDaemon},
 	{"once", "work every mailbox once and exit (for cron jobs); --fetch-only measures IMAP alone", runOnce},
+	{"return-path", "sign envelope senders for recipients, or verify one (sign|verify)", runReturnPath},
 	{"check-config", "validate the configuration file and everything it refers to", runCheckConfig},
 	{"migrate", "apply the database migrations", runMigrate},
 	{"suppressions", "list, export, add or remove suppressions (list|export|add|remove)", runSuppressions},

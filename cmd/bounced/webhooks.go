@@ -14,8 +14,9 @@ import (
 
 // startWebhooks starts one delivery loop per configured webhook, reading
 // from the store behind rec, and returns a function that stops them and
-// waits until they have (safe to call more than once).
-func startWebhooks(ctx context.Context, cfg *config.Config, rec imapwatch.Recorder, logger *slog.Logger) (stop func(), err error) {
+// waits until they have (safe to call more than once). Each delivery is
+// reported to obs (nil: to no one).
+func startWebhooks(ctx context.Context, cfg *config.Config, rec imapwatch.Recorder, logger *slog.Logger, obs webhook.Observer) (stop func(), err error) {
 	if len(cfg.Webhooks) == 0 {
 		return func() {}, nil
 	}
@@ -28,7 +29,7 @@ func startWebhooks(ctx context.Context, cfg *config.Config, rec imapwatch.Record
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for _, w := range cfg.Webhooks {
-		d := webhook.New(w, st, webhook.Options{Logger: logger})
+		d := webhook.New(w, st, webhook.Options{Logger: logger, Observer: obs})
 		wg.Go(func() { d.Run(ctx) })
 	}
 	return sync.OnceFunc(func() {

@@ -21,10 +21,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bounced/bounced/cmd/bounced/internal/export"
+	"github.com/bounced/bounced/cmd/bounced/internal/metrics"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
+	"github.com/bounced/bounced/returnpath"
 	"github.com/bounced/bounced/store"
 )
 
@@ -125,6 +128,13 @@ type Options struct {
 	// Version is reported by the bounced_build_info metric; "" reads it
 	// from the binary's build information.
 	Version string
+	// Metrics is gathered at /metrics with the series the API reads at
+	// each scrape; nil means a registry of its own with the Go runtime and
+	// process collectors (metrics.New).
+	Metrics *metrics.Metrics
+	// ReturnPaths are the return-path signers of the mailboxes that have a
+	// key, by mailbox name, for POST /v1/return-paths.
+	ReturnPaths map[string]*returnpath.Scheme
 }
 
 // API is the HTTP API. Register it on a mux.
@@ -135,6 +145,8 @@ type API struct {
 	log       *slog.Logger
 	dbTimeout time.Duration
 	version   string
+	registry  prometheus.Gatherer
+	signers   map[string]*returnpath.Scheme
 
 	scrapeErrors atomic.Uint64
 }
@@ -145,7 +157,7 @@ func New(opts Options) (*API, error) {
 	if opts.Store == nil || opts.Status == nil {
 		return nil, errors.New("http api: a store and a status source are required")
 	}
-	a := &API{store: opts.Store, status: opts.Status, log: opts.Logger, dbTimeout: opts.DBTimeout, version: opts.Version}
+	a := &API{store: opts.Store, status: opts.Status, log: opts.Logger, dbTimeout: opts.DBTimeout, version: opts.Version, signers: opts.ReturnPaths}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -155,6 +167,10 @@ func New(opts Options) (*API, error) {
 	if a.version == "" {
 		a.version = buildVersion()
 	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New()
+	}
+	a.registry = opts.Metrics.Registry
 	if err := a.SetTokens(opts.Tokens); err != nil {
 		return nil, err
 	}
@@ -200,6 +216,7 @@ func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
 //	GET    /v1/suppressions/held        a page of the suppressions held by the brake
 //	POST   /v1/suppressions/held/release   put held ones in force {"addresses": [...]} or {"all": true}
 //	POST   /v1/suppressions/held/discard   drop held ones, the same way
+//	POST   /v1/return-paths             sign envelope senders {"mailbox", "addresses": [...], "verp"}
 //	GET    /v1/openapi.json             the OpenAPI 3.1 description of these routes
 //	GET    /metrics                     Prometheus text format or OpenMetrics
 func (a *API) Routes() []Route {
@@ -213,6 +230,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/v1/suppressions/held", a.auth(a.listHeld)},
 		{"POST", "/v1/suppressions/held/release", a.auth(a.releaseHeld)},
 		{"POST", "/v1/suppressions/held/discard", a.auth(a.discardHeld)},
+		{"POST", "/v1/return-paths", a.auth(a.signReturnPaths)},
 		{"GET", "/v1/openapi.json", a.auth(serveOpenAPI)},
 		{"GET", "/metrics", a.auth(a.metrics)},
 	}

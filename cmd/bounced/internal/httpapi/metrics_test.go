@@ -2,69 +2,137 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"math"
 	"net/http"
+	"os"
 	"regexp"
 	"runtime"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/bounced/bounced/dsn"
 	"github.com/bounced/bounced/imapwatch"
 	"github.com/bounced/bounced/store"
 )
 
-// sampleLine is one sample of the text exposition format:
-// name{label="value",...} value. Label values may hold escaped \\ \" \n.
-var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,|\}))+)? (-?[0-9.e+]+|NaN|[+-]Inf)$`)
-
-// scrape fetches /metrics and parses it, checking the format: every sample
-// line well formed, and HELP and TYPE before the first sample of each
-// family. It returns the samples by their name and labels as written.
+// scrape fetches /metrics in the text format and parses it with
+// prometheus/common/expfmt. It returns the samples keyed by name and
+// labels, the labels sorted by name and their values escaped as in the text
+// format (name{a="x",b="y"}); a histogram gives name_bucket{...,le="..."},
+// name_sum and name_count.
 func scrape(t *testing.T, f *fixture) map[string]float64 {
 	t.Helper()
-	res := f.call("GET", "/metrics", nil)
-	if res.status != http.StatusOK || !strings.HasPrefix(res.header.Get("Content-Type"), "text/plain; version=0.0.4") {
-		t.Fatalf("/metrics: %d %q", res.status, res.header.Get("Content-Type"))
-	}
-	samples := map[string]float64{}
-	help, typ := map[string]bool{}, map[string]string{}
-	for i, line := range strings.Split(strings.TrimSuffix(string(res.body), "\n"), "\n") {
-		if rest, ok := strings.CutPrefix(line, "# HELP "); ok {
-			name, text, _ := strings.Cut(rest, " ")
-			help[name] = text != ""
-			continue
-		}
-		if rest, ok := strings.CutPrefix(line, "# TYPE "); ok {
-			name, kind, _ := strings.Cut(rest, " ")
-			if kind != "counter" && kind != "gauge" {
-				t.Errorf("line %d: type %q", i+1, kind)
-			}
-			typ[name] = kind
-			continue
-		}
-		m := sampleLine.FindStringSubmatch(line)
-		if m == nil {
-			t.Errorf("line %d is not a sample: %q", i+1, line)
-			continue
-		}
-		if !help[m[1]] || typ[m[1]] == "" {
-			t.Errorf("line %d: %s has no HELP or TYPE before it", i+1, m[1])
-		}
-		if typ[m[1]] == "counter" && !strings.HasSuffix(m[1], "_total") {
-			t.Errorf("counter %s does not end in _total", m[1])
-		}
-		v, err := strconv.ParseFloat(m[3], 64)
-		if err != nil {
-			t.Errorf("line %d: value %q: %v", i+1, m[3], err)
-		}
-		key := m[1] + m[2]
-		if _, dup := samples[key]; dup {
-			t.Errorf("line %d: %s twice", i+1, key)
-		}
-		samples[key] = v
-	}
+	samples, _ := scrapeAs(t, f, "")
 	return samples
+}
+
+// scrapeAs fetches /metrics with the Accept header given ("" for none),
+// decodes it in the format the server chose, and returns the samples (as
+// scrape) and the metric families by name.
+func scrapeAs(t *testing.T, f *fixture, accept string) (map[string]float64, map[string]*dto.MetricFamily) {
+	t.Helper()
+	req, err := http.NewRequest("GET", f.srv.URL+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tokenNew)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	res, err := f.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %d", res.StatusCode)
+	}
+	format := expfmt.ResponseFormat(res.Header)
+	if format.FormatType() == expfmt.TypeUnknown {
+		t.Fatalf("/metrics: unknown format %q", res.Header.Get("Content-Type"))
+	}
+	dec := expfmt.NewDecoder(res.Body, format)
+	families := map[string]*dto.MetricFamily{}
+	samples := map[string]float64{}
+	for {
+		var mf dto.MetricFamily
+		if err := dec.Decode(&mf); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("/metrics (%s) does not parse: %v", format, err)
+		}
+		name := mf.GetName()
+		if _, dup := families[name]; dup {
+			t.Errorf("family %s twice", name)
+		}
+		if mf.GetHelp() == "" {
+			t.Errorf("%s has no HELP", name)
+		}
+		families[name] = &mf
+		for _, m := range mf.GetMetric() {
+			labels := m.GetLabel()
+			add := func(sample string, v float64, extra ...string) {
+				key := sample + labelKey(labels, extra...)
+				if _, dup := samples[key]; dup {
+					t.Errorf("sample %s twice", key)
+				}
+				samples[key] = v
+			}
+			switch mf.GetType() {
+			case dto.MetricType_COUNTER:
+				add(name, m.GetCounter().GetValue())
+			case dto.MetricType_GAUGE:
+				add(name, m.GetGauge().GetValue())
+			case dto.MetricType_UNTYPED:
+				add(name, m.GetUntyped().GetValue())
+			case dto.MetricType_HISTOGRAM:
+				h := m.GetHistogram()
+				for _, b := range h.GetBucket() {
+					add(name+"_bucket", float64(b.GetCumulativeCount()), "le", strconv.FormatFloat(b.GetUpperBound(), 'g', -1, 64))
+				}
+				if bs := h.GetBucket(); len(bs) == 0 || !math.IsInf(bs[len(bs)-1].GetUpperBound(), 1) {
+					add(name+"_bucket", float64(h.GetSampleCount()), "le", "+Inf")
+				}
+				add(name+"_sum", h.GetSampleSum())
+				add(name+"_count", float64(h.GetSampleCount()))
+			case dto.MetricType_SUMMARY:
+				add(name+"_sum", m.GetSummary().GetSampleSum())
+				add(name+"_count", float64(m.GetSummary().GetSampleCount()))
+			}
+		}
+	}
+	return samples, families
+}
+
+// labelEscaper escapes a label value as the text format does.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+// labelKey writes labels (and extra name/value pairs) sorted by name as
+// {a="x",b="y"}, or "" when there are none.
+func labelKey(labels []*dto.LabelPair, extra ...string) string {
+	var pairs []string
+	for _, l := range labels {
+		pairs = append(pairs, l.GetName()+`="`+labelEscaper.Replace(l.GetValue())+`"`)
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		pairs = append(pairs, extra[i]+`="`+labelEscaper.Replace(extra[i+1])+`"`)
+	}
+	if len(pairs) == 0 {
+		return ""
+	}
+	sort.Strings(pairs)
+	return "{" + strings.Join(pairs, ",") + "}"
 }
 
 func TestMetrics(t *testing.T) {
@@ -74,7 +142,7 @@ func TestMetrics(t *testing.T) {
 
 	before := scrape(t, f)
 	for key, want := range map[string]float64{
-		`bounced_build_info{version="v1.2.3",goversion="` + strings.TrimSpace(goVersion()) + `"}`: 1,
+		`bounced_build_info{goversion="` + strings.TrimSpace(goVersion()) + `",version="v1.2.3"}`: 1,
 		`bounced_mailbox_passes_total{mailbox="bounces"}`:                                         0,
 		`bounced_mailbox_passes_total{mailbox="we\"ird\\name\n"}`:                                 0,
 		`bounced_mailbox_messages_total{mailbox="bounces",outcome="processed"}`:                   0,
@@ -96,6 +164,9 @@ func TestMetrics(t *testing.T) {
 		Totals: imapwatch.Totals{Passes: 3, FailedPasses: 1, Processed: 40, Unrecognized: 2, Failed: 1, Duplicates: 5, Held: 7}},
 		imapwatch.Status{Mailbox: "we\"ird\\name\n", LastError: "connection refused"})
 	f.suppress("user_unknown", "c@example.org")
+	f.status.mu.Lock()
+	f.status.leases = imapwatch.LeaseStats{Replica: "east-1", Held: 4, Losses: 2, TakeOvers: 1}
+	f.status.mu.Unlock()
 	after := scrape(t, f)
 	for key, want := range map[string]float64{
 		`bounced_mailbox_passes_total{mailbox="bounces"}`:                          3,
@@ -109,6 +180,9 @@ func TestMetrics(t *testing.T) {
 		`bounced_mailbox_held_suppressions_total{mailbox="bounces"}`:               7,
 		`bounced_mailbox_last_pass_failed{mailbox="we\"ird\\name\n"}`:              1,
 		`bounced_suppressions_in_force`:                                            3,
+		`bounced_leases_held{replica="east-1"}`:                                    4,
+		`bounced_lease_losses_total{replica="east-1"}`:                             2,
+		`bounced_lease_takeovers_total{replica="east-1"}`:                          1,
 	} {
 		if got := after[key]; got != want {
 			t.Errorf("after a pass: %s = %v, want %v", key, got, want)
@@ -194,3 +268,116 @@ func TestMetricsDatabaseError(t *testing.T) {
 }
 
 func goVersion() string { return runtime.Version() }
+
+// readmeSeries returns the bounced_* names of README.md's "### Metrics"
+// section: the series the README promises operators.
+func readmeSeries(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile("../../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n### Metrics\n")
+	if !ok {
+		t.Fatal(`README.md has no "### Metrics" section`)
+	}
+	if i := strings.Index(section, "\n### "); i >= 0 {
+		section = section[:i]
+	}
+	var names []string
+	for _, n := range regexp.MustCompile("`(bounced_[a-z_]+)").FindAllStringSubmatch(section, -1) {
+		if !slices.Contains(names, n[1]) {
+			names = append(names, n[1])
+		}
+	}
+	if len(names) < 15 {
+		t.Fatalf("README's Metrics section names only %d series: %v", len(names), names)
+	}
+	return names
+}
+
+// TestMetricsSeries scrapes /metrics after a real batch, a pass and a
+// webhook delivery were observed, parses it with expfmt, and checks the Go
+// and process collectors, the histograms, the suppression counters and
+// every series README.md lists; and that OpenMetrics is served when asked.
+func TestMetricsSeries(t *testing.T) {
+	f := newFixture(t)
+	f.status.set(imapwatch.Status{Mailbox: "bounces", Totals: imapwatch.Totals{Passes: 1}})
+	if _, err := f.store.WebhookCursor(context.Background(), "crm", store.CursorStartBeginning); err != nil {
+		t.Fatal(err)
+	}
+
+	// A real batch: h0@flood.example in force, h1..h4 held (unsigned,
+	// user_unknown). The watcher hands its result to the instruments.
+	rep := &dsn.Report{Kind: dsn.KindDSN}
+	for i := range 5 {
+		rep.Recipients = append(rep.Recipients, dsn.Recipient{
+			Address: fmt.Sprintf("h%d@flood.example", i), Action: dsn.ActionFailed, Status: "5.1.1",
+			Classification: dsn.Classification{Reason: dsn.ReasonUserUnknown, Scope: dsn.ScopeRecipient, Permanent: true, Verdict: dsn.VerdictSuppress},
+		})
+	}
+	res, err := f.store.WriteBatch(context.Background(), store.Batch{
+		Mailbox: "bounces", UIDValidity: 1, LastUID: 1, Limits: store.Limits{PerMessage: 1},
+		Messages: []store.Message{{UID: 1, MessageID: "<m@x>", ContentHash: sha256.Sum256([]byte("m")), Outcome: store.OutcomeProcessed, Report: rep}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.metrics.ObserveBatch("bounces", 30*time.Millisecond, res)
+	f.metrics.ObservePass("bounces", 1500*time.Millisecond, false, nil)
+	f.metrics.ObservePass("bounces", 5*time.Millisecond, true, nil)
+	f.metrics.ObserveDelivery("crm", 80*time.Millisecond, nil)
+	f.metrics.ObserveDelivery("crm", 10*time.Second, errors.New("503"))
+
+	samples, families := scrapeAs(t, f, "")
+	for key, want := range map[string]float64{
+		`bounced_pass_duration_seconds_bucket{le="1",mailbox="bounces",result="ok"}`:                  0,
+		`bounced_pass_duration_seconds_bucket{le="2.5",mailbox="bounces",result="ok"}`:                1,
+		`bounced_pass_duration_seconds_count{mailbox="bounces",result="skipped"}`:                     1,
+		`bounced_batch_commit_duration_seconds_bucket{le="0.05",mailbox="bounces"}`:                   1,
+		`bounced_batch_commit_duration_seconds_bucket{le="0.025",mailbox="bounces"}`:                  0,
+		`bounced_webhook_delivery_duration_seconds_bucket{le="0.1",result="ok",webhook="crm"}`:        1,
+		`bounced_webhook_delivery_duration_seconds_count{result="failed",webhook="crm"}`:              1,
+		`bounced_suppressions_total{authenticity="unsigned",outcome="started",reason="user_unknown"}`: 1,
+		`bounced_suppressions_total{authenticity="unsigned",outcome="held",reason="user_unknown"}`:    4,
+		`bounced_suppressions_held`:                   4,
+		`bounced_suppressions_in_force`:               1,
+		`bounced_leases_held{replica="test-replica"}`: 1,
+	} {
+		if got, ok := samples[key]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
+		}
+	}
+	if families["bounced_pass_duration_seconds"].GetType() != dto.MetricType_HISTOGRAM {
+		t.Errorf("bounced_pass_duration_seconds is %v, want a histogram", families["bounced_pass_duration_seconds"].GetType())
+	}
+	if samples["go_goroutines"] < 1 {
+		t.Errorf("go_goroutines = %v", samples["go_goroutines"])
+	}
+	if samples["process_resident_memory_bytes"] < 1<<20 {
+		t.Errorf("process_resident_memory_bytes = %v", samples["process_resident_memory_bytes"])
+	}
+	for _, name := range readmeSeries(t) {
+		if _, ok := families[name]; !ok {
+			t.Errorf("README lists %s, which /metrics does not serve", name)
+		}
+	}
+
+	// Prometheus asks for OpenMetrics; the library negotiates it.
+	req, _ := http.NewRequest("GET", f.srv.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+tokenNew)
+	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")
+	resp, err := f.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") || !strings.HasSuffix(string(body), "# EOF\n") {
+		t.Errorf("OpenMetrics scrape: Content-Type %q, end %q", ct, body[max(0, len(body)-20):])
+	}
+	om, omFamilies := scrapeAs(t, f, "application/openmetrics-text;version=1.0.0")
+	if om[`bounced_pass_duration_seconds_count{mailbox="bounces",result="ok"}`] != 1 || omFamilies["go_goroutines"] == nil {
+		t.Errorf("the OpenMetrics scrape does not parse to the same series: %d families", len(omFamilies))
+	}
+}

@@ -71,6 +71,19 @@ type Options struct {
 	// after a failure: it doubles from MinBackoff up to MaxBackoff, with
 	// jitter. Defaults: 1s and 5m.
 	MinBackoff, MaxBackoff time.Duration
+	// Observer, when set, is told how long each request took and whether
+	// it was acknowledged (for metrics).
+	Observer Observer
+}
+
+// Observer learns how each request to a webhook went, for metrics. It must
+// return quickly. *metrics.Metrics (cmd/bounced/internal/metrics)
+// implements it.
+type Observer interface {
+	// ObserveDelivery is called after each attempt at a delivery that was
+	// not cut short by shutdown: the webhook's name, how long the request
+	// took, and nil when the receiver acknowledged it with a 2xx.
+	ObserveDelivery(webhook string, d time.Duration, err error)
 }
 
 // Defaults of Options.
@@ -87,11 +100,12 @@ type Deliverer struct {
 	client     *http.Client
 	minBackoff time.Duration
 	maxBackoff time.Duration
+	observer   Observer
 }
 
 // New returns the Deliverer of the webhook w, reading from st. Run starts it.
 func New(w config.Webhook, st *store.Store, opts Options) *Deliverer {
-	d := &Deliverer{hook: w, st: st, client: opts.Client, minBackoff: opts.MinBackoff, maxBackoff: opts.MaxBackoff}
+	d := &Deliverer{hook: w, st: st, client: opts.Client, minBackoff: opts.MinBackoff, maxBackoff: opts.MaxBackoff, observer: opts.Observer}
 	if d.client == nil {
 		d.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
@@ -277,6 +291,9 @@ func (d *Deliverer) post(ctx context.Context, claim *store.WebhookClaim, events 
 		}
 		start := time.Now()
 		status, err := d.send(ctx, delivery, body)
+		if d.observer != nil && ctx.Err() == nil {
+			d.observer.ObserveDelivery(d.hook.Name, time.Since(start), err)
+		}
 		if err == nil {
 			log.Info("webhook delivered", "status", status, "attempt", attempt, "took", time.Since(start).Round(time.Millisecond))
 			return nil
