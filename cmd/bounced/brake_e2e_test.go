@@ -186,6 +186,11 @@ func TestE2EForgedDSNHeld(t *testing.T) {
 		t.Errorf("want one WARN line with held_per_message=%d, got %d:\n%s", held, c, lastLines(log, 10))
 	}
 
+	// Never a silent drop: the log says how many the parser did not keep.
+	if want := fmt.Sprintf("recipients_dropped=%d", 10000-events); !strings.Contains(log, "more recipients than the parser keeps") ||
+		!strings.Contains(log, want) {
+		t.Errorf("the log does not say %s:\n%s", want, lastLines(log, 10))
+	}
 	if !strings.Contains(out, fmt.Sprintf("; %d new suppression(s) held by the brake", held)) {
 		t.Errorf("the summary does not say how many were held: %s", out)
 	}
