@@ -92,8 +92,9 @@ type perMessage struct {
 // the per-message fields and one Recipient per per-recipient group. A group
 // is per-recipient when it names a recipient, an action or a status; some
 // servers omit the blank line between the per-message and the first
-// per-recipient group, and a repeated Final-Recipient then starts a new
-// recipient.
+// per-recipient group, or between two recipients' groups: a repeated
+// Final-Recipient, Action or Original-Recipient then starts a new
+// recipient, so that each is read from its own fields only.
 func decodeDeliveryStatus(body string) (perMessage, []Recipient) {
 	var pm perMessage
 	var recips []Recipient
@@ -122,6 +123,7 @@ func decodeDeliveryStatus(body string) (perMessage, []Recipient) {
 				continue
 			case cur == nil,
 				f.name == "final-recipient" && cur.Address != "",
+				f.name == "original-recipient" && cur.Address != "" && cur.OriginalRecipient != "",
 				f.name == "action" && cur.Action != "" && cur.Address != "":
 				recips = append(recips, Recipient{})
 				cur = &recips[len(recips)-1]

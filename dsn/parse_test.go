@@ -452,3 +452,14 @@ func TestAddressHygiene(t *testing.T) {
 		}
 	}
 }
+
+// TestDSNRecipientsWithoutBlankLine: a second Original-Recipient in one
+// group starts the next recipient, whose fields are its own.
+func TestDSNRecipientsWithoutBlankLine(t *testing.T) {
+	_, rs := decodeDeliveryStatus("Original-Recipient: rfc822;a@example.org\nFinal-Recipient: rfc822;a@example.org\nAction: failed\nStatus: 5.2.1\n" +
+		"Original-Recipient: rfc822;b@example.org\nFinal-Recipient: rfc822;b@example.org\nAction: failed\nStatus: 5.2.2\n")
+	if len(rs) != 2 || rs[0].OriginalRecipient != "a@example.org" || rs[0].Status != "5.2.1" ||
+		rs[1].Address != "b@example.org" || rs[1].OriginalRecipient != "b@example.org" || rs[1].Status != "5.2.2" {
+		t.Errorf("decodeDeliveryStatus = %+v", rs)
+	}
+}

@@ -13,7 +13,8 @@ package dsn
 //
 // Entries are short and general, the words servers across vendors and
 // languages use (English, German, French, Spanish, Portuguese, Italian, Dutch,
-// Japanese, Russian, Chinese, Korean, Czech, Polish), never whole vendor sentences tuned to one
+// Japanese, Russian, Chinese, Korean, Czech, Polish, Swedish, Danish, Norwegian, Finnish,
+// Turkish, Hungarian), never whole vendor sentences tuned to one
 // sample. Apostrophes are matched in their ASCII form: normalize folds the
 // typographic ones.
 //
@@ -123,7 +124,7 @@ var phraseTables = []phraseTable{
 			// French
 			"utilisateur inconnu", "destinataire inconnu", "adresse inconnue",
 			"destinataire invalide", "adresse invalide", "n'existe pas", "n existe pas",
-			"introuvable",
+			"introuvable", "inexistant",
 			// Spanish, Portuguese, Italian
 			"usuario desconocido", "no existe", "destinatario desconocido",
 			"destinatario no válido", "direccion invalida", "dirección inválida",
@@ -133,7 +134,12 @@ var phraseTables = []phraseTable{
 			"destinatario sconosciuto", "non esiste", "indirizzo non valido",
 			"nessun utente",
 			// Dutch
-			"bestaat niet", "onbekende gebruiker",
+			"bestaat niet", "onbekende gebruiker", "onbekende ontvanger",
+			// Swedish, Danish, Norwegian, Finnish, Turkish, Hungarian
+			"okänd mottagare", "finns inte", "ukendt modtager", "findes ikke",
+			"ukjent mottaker", "finnes ikke", "tuntematon vastaanottaja", "ei ole olemassa",
+			"kullanıcı bulunamadı", "alıcı bulunamadı", "böyle bir kullanıcı yok",
+			"ismeretlen címzett", "nem létezik",
 			// Japanese
 			"存在しない", "存在しません", "見つかりません", "宛先不明", "ユーザが存在",
 			"ユーザーが存在", "アドレスが存在", "不明なユーザ",
@@ -274,6 +280,11 @@ var phraseTables = []phraseTable{
 			"mail box full", "quota violation", "over the quota", "exceeds allowed size",
 			"space has been used up", "over its quota", "is over the limit",
 			"mailbox exceeded", // Biglobe: "messages in recipient's mailbox exceeded the local limit"
+			// Exchange's store driver ("QuotaExceededException"), Courier's
+			// "has exceeded his/her disk space limit", WorkMail's storage.
+			"quotaexceeded", "disk space limit", "storage limit",
+			"mailbox is vol", "postbus is vol", "brevlådan är full", "postkassen er fuld",
+			"postkassen er full", "posta kutusu dolu", "postilaatikko on täynnä",
 			// German, French, Spanish, Portuguese, Italian, Dutch
 			"postfach voll", "postfach ist voll", "speicherplatz", "speicher voll",
 			"kontingent überschritten", "quota überschritten",
@@ -501,6 +512,8 @@ var phraseTables = []phraseTable{
 			"wasn't able to establish", "unable to establish", "did not accept our requests to connect",
 			"no answer", "not responding", "network error", "routing loop",
 			"mail loop", "too many hops", "hop count exceeded", "forwarded more than",
+			"loops back to myself", // Postfix: the domain's MX points back at the sender
+
 			"host not found, try again", "name lookup failure", "name server reply", "servfail", "server failure",
 			"temporary failure in name resolution", "read error", "write error", "broken pipe", "tls handshake",
 			"certificate", "dns lookup failure", "temporary dns",

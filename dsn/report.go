@@ -426,7 +426,14 @@ func (c *collector) finish(rep *Report, r *Recipient, text bounceText) {
 		r.Classification = ClassificationOf(ReasonBadSenderAddress)
 	}
 	if r.Status == "" {
-		if st := InferStatus(r.Classification, r.SMTPCode); st != "" {
+		st := InferStatus(r.Classification, r.SMTPCode)
+		if st == "" && r.Address != "" && r.Action == ActionFailed {
+			// A failure that names neither cause nor code: the parse
+			// contract still wants a real code, and x.0.0 says no more
+			// than the bounce did.
+			st = "5.0.0"
+		}
+		if st != "" {
 			r.Status, r.StatusInferred = st, true
 		}
 	}

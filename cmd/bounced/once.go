@@ -63,6 +63,10 @@ func runOnce(ctx context.Context, e env, args []string) int {
 			logger.Error("cannot read the mailbox's return-path keys", "mailbox", m.Name, "err", err)
 			return 1
 		}
+		// A name of its own: a `bounced run` of this host skips nothing
+		// for it, and it takes no lease from one (it skips the mailboxes
+		// one holds).
+		opts.Replica += "/once"
 		w := imapwatch.New(m, rec, opts)
 		wg.Go(func() {
 			st, err := w.Pass(ctx)

@@ -47,21 +47,29 @@ func (c *clock) set(t time.Time) {
 	c.t = t
 }
 
-// statuses is a settable status source (the scheduler's part in the API).
+// statuses is a settable status source (the scheduler's part in the API),
+// with lease counters.
 type statuses struct {
-	mu sync.Mutex
-	s  []imapwatch.Status
+	mu     sync.Mutex
+	s      []imapwatch.Status
+	leases imapwatch.LeaseStats
+}
+
+// LeaseStats makes statuses a LeaseSource, as the scheduler is: the
+// counters set, else one lease held by "test-replica".
+func (s *statuses) LeaseStats() imapwatch.LeaseStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leases.Replica == "" {
+		return imapwatch.LeaseStats{Replica: "test-replica", Held: 1}
+	}
+	return s.leases
 }
 
 func (s *statuses) Statuses() []imapwatch.Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]imapwatch.Status(nil), s.s...)
-}
-
-// LeaseStats makes statuses a LeaseSource, as the scheduler is.
-func (s *statuses) LeaseStats() imapwatch.LeaseStats {
-	return imapwatch.LeaseStats{Replica: "test-replica", Held: 1}
 }
 
 func (s *statuses) set(st ...imapwatch.Status) {
