@@ -182,6 +182,21 @@ type Mailbox struct {
 	Timeout            time.Duration // per network step
 	CorrelationHeaders []string      // nil: the parser's defaults
 
+	// ReturnPath is the plain return-path address mail is sent with,
+	// bounces@example.com; its tagged forms are signed return paths
+	// (package returnpath). It is never a failed recipient.
+	ReturnPath string
+	// ReturnPathKeys says where the signing keys come from; not Configured:
+	// bounces are not verified, all are unsigned and acted on.
+	ReturnPathKeys ReturnPathKeySource
+	// ReturnPathMaxAge is how long a signature stays valid (whole days).
+	ReturnPathMaxAge time.Duration
+	// OwnDomains are the sending domains, lower-cased: no address at one
+	// of them is ever a failed recipient.
+	OwnDomains []string
+	// UnsignedBounces says what an unsigned bounce does when a key is
+	// configured.
+	UnsignedBounces UnsignedPolicy
 	// MaxSuppressionsPerMessage and MaxSuppressionsPerHour are the brake:
 	// new suppressions beyond them (per bounce message, per hour of this
 	// mailbox) are held, not put in force, until released by hand. 0
@@ -353,11 +368,16 @@ func decodeMailbox(d *decoder, s *section) Mailbox {
 		UnrecognizedFolder: DefaultUnrecognizedFolder,
 		Timeout:            DefaultTimeout,
 		Token:              TokenSource{Lifetime: DefaultTokenLifetime},
+		ReturnPathMaxAge:   DefaultReturnPathMaxAge,
+		UnsignedBounces:    UnsignedEvidence,
 
 		MaxSuppressionsPerMessage: DefaultMaxSuppressionsPerMessage,
 		MaxSuppressionsPerHour:    DefaultMaxSuppressionsPerHour,
 	}
 	for _, e := range s.entries {
+		if m.decodeReturnPath(d, e) {
+			continue
+		}
 		switch e.key {
 		case "address":
 			m.Address = e.value
@@ -433,6 +453,7 @@ const maxSuppressionLimit = 10_000_000
 
 func (m *Mailbox) validate(d *decoder, line int) {
 	at := entry{line: line, key: "[mailbox]"}
+	m.validateReturnPath(d, at)
 	host, port, err := net.SplitHostPort(m.Address)
 	switch {
 	case m.Address == "":
@@ -512,10 +533,15 @@ func (m *Mailbox) validate(d *decoder, line int) {
 type Uses struct {
 	Database bool // DATABASE_URL
 	Daemon   bool // the HTTP API's tokens and the webhooks' secrets (bounced run)
+	// SkipIMAP leaves out the mailboxes' IMAP secrets and CA files, for a
+	// command that reads no mailbox (bounced parse -config, bounced
+	// return-path). Return-path keys are checked whatever uses says.
+	SkipIMAP bool
 }
 
 // CheckEnvironment checks what Load cannot see in the file alone: that every
-// mailbox secret can be read, that CA files hold certificates, and, as uses
+// mailbox secret and return-path key can be read, that CA files hold
+// certificates, and, as uses
 // says, that DATABASE_URL is set and that the API's tokens and the webhooks'
 // secrets can be read. It returns every problem found.
 func (cfg *Config) CheckEnvironment(uses Uses) Problems {
@@ -529,6 +555,12 @@ func (cfg *Config) CheckEnvironment(uses Uses) Problems {
 		}
 	}
 	for _, m := range cfg.Mailboxes {
+		if err := m.checkReturnPathKeys(); err != nil {
+			problems = append(problems, err)
+		}
+		if uses.SkipIMAP {
+			continue
+		}
 		prefix := fmt.Sprintf("mailbox %q: ", m.Name)
 		switch m.Auth {
 		case AuthLogin, AuthPlain:

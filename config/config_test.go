@@ -277,6 +277,32 @@ func TestMinEventRetentionIsTheStores(t *testing.T) {
 	}
 }
 
+func TestReplicaSettings(t *testing.T) {
+	const box = "[mailbox a]\naddress = 127.0.0.1:143\nusername = u\npassword_env = P\n"
+	cfg, problems := Parse([]byte(box))
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	if cfg.DBMaxConns != DefaultDBMaxConns || cfg.MaxParallel != DefaultMaxParallel || cfg.TakeoverAfter != DefaultTakeoverAfter || cfg.Replica != "" {
+		t.Errorf("defaults = %d, %d, %s, %q", cfg.DBMaxConns, cfg.MaxParallel, cfg.TakeoverAfter, cfg.Replica)
+	}
+	if h, _ := os.Hostname(); h != "" && cfg.ReplicaName() != h {
+		t.Errorf("ReplicaName() = %q without replica set, want the host name %q", cfg.ReplicaName(), h)
+	}
+	cfg, problems = Parse([]byte("replica = east-1\ndb_max_conns = 3\nmax_parallel_mailboxes = 8\ntakeover_after = 10s\n" + box))
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	if cfg.ReplicaName() != "east-1" || cfg.DBMaxConns != 3 || cfg.MaxParallel != 8 || cfg.TakeoverAfter != 10*time.Second {
+		t.Errorf("parsed %q, %d, %d, %s", cfg.ReplicaName(), cfg.DBMaxConns, cfg.MaxParallel, cfg.TakeoverAfter)
+	}
+	for _, bad := range []string{"replica = a b\n", "db_max_conns = 1\n", "max_parallel_mailboxes = 0\n", "takeover_after = 500ms\n"} {
+		if _, problems := Parse([]byte(bad + box)); len(problems) == 0 {
+			t.Errorf("%q: no problem reported", bad)
+		}
+	}
+}
+
 func TestCheckSchedule(t *testing.T) {
 	for spec, want := range map[string]string{
 		"*/5 * * * *":           "",

@@ -134,7 +134,26 @@ func Classify(ev Evidence) Classification {
 	case ActionDelayed:
 		return ClassificationOf(ReasonDelayed)
 	}
-	return ClassificationOf(decide(ev))
+	c := ClassificationOf(decide(ev))
+	if c.Reason == ReasonUnknown && failedForGood(ev) {
+		// DESIGN.md, Verdicts: a permanent failure that names no cause
+		// ("Delivery to the following recipients failed.") keeps reason
+		// unknown but counts as a soft bounce, the way a list manager's
+		// bounce score counts every bounce: a dead address that bounces
+		// three times is cleaned, a single vague message removes no one.
+		c.Verdict = VerdictSoft
+	}
+	return c
+}
+
+// failedForGood reports whether the evidence is a permanent failure: a
+// failed action, or a permanent (5.x.x, 5xx) status or reply.
+func failedForGood(ev Evidence) bool {
+	if Action(strings.ToLower(string(ev.Action))) == ActionFailed {
+		return true
+	}
+	status, reply := codesOf(ev)
+	return status != "" && status[0] == '5' || status == "" && reply/100 == ClassPermanent
 }
 
 // feedbackReason maps an ARF Feedback-Type (RFC 5965 section 7.3, RFC 6591)
@@ -162,103 +181,195 @@ func feedbackReason(feedbackType string) Reason {
 	}
 }
 
-// decide classifies a failure. The steps, in order (C is the reason the
-// status code stands for, "specific" per statusTable):
+// signals is what decide knows about one failure when it arbitrates
+// between the status code and the text: the reason the code stands for
+// (code, specific per statusTable), the reasons the text's phrases name, the
+// status class and the reply code.
+type signals struct {
+	code     Reason
+	specific bool
+	class    int
+	reply    int
+	ms       matchSet
+	strong   Reason // the highest-precedence strong phrase's reason, "" if none
+	weak     Reason // the same for the weak phrases
+}
+
+// suppresses reports whether a reason, taken alone, removes the address.
+func suppresses(r Reason) bool { return ClassificationOf(r).Verdict == VerdictSuppress }
+
+// textContradicts reports whether the text's strong reason says something
+// the specific code does not, in a way that changes what is done about the
+// recipient: one of them suppresses and the other does not. "Gave up" is no
+// contradiction of a specific permanent code: it only wraps the last error.
+func (s *signals) textContradicts() bool {
+	if s.strong == "" {
+		return false
+	}
+	if s.strong == ReasonExpired && s.class == ClassPermanent {
+		return false
+	}
+	return suppresses(s.code) != suppresses(s.strong)
+}
+
+// arbitration is the one table that decides between what the status code
+// says and what the server's words say. Its rows are tried in order; the
+// first whose condition holds picks the reason. Three principles shape it:
 //
-//  1. C is specific, the text agrees with it and it does not suppress: C
-//     ("552 5.2.2 mailbox size limit exceeded" is a full mailbox).
-//  2. The text has a strong phrase of an unmistakably sender-side table
-//     (all but policy_rejected): that reason. Safety first: a wrong alert
-//     costs nothing, a wrong suppression removes a good subscriber.
-//  3. C is specific and the text agrees with it: C.
-//  4. C is specific and sender-side (5.7.26, 5.3.4): C.
-//  5. The text has a strong phrase: the text's reason (it names the cause;
-//     "over quota (#5.1.1)" is a full mailbox), except that "gave up" does
-//     not overrule a specific permanent code: it only wraps the last error.
-//     Policy words ("not accepted", "prohibited") are generic and rank
-//     last, so "not accepted -- invalid mailbox" is an unknown user.
-//  6. C is specific: C.
-//  7. The text has only weak phrases: the weak reason, unless it is
-//     recipient-side and C is sender-side (5.7.1 "recipient address
-//     rejected" stays a policy rejection).
-//  8. C (generic: 5.7.1 policy, 5.1.0 unknown user).
-//  9. The reply code's fallback (552 mailbox full, 554 policy; 550 none).
-//  10. Nothing: unknown, or server_error for a transient class.
+//   - Specific codes (statusTable entries marked Specific: X.1.1, X.1.2,
+//     X.1.10, X.2.1, X.2.2, X.3.4, X.4.4, X.7.26 …) win when the text does
+//     not contradict them. Catch-alls that servers send for anything (X.0.0,
+//     5.5.0, 5.7.0, 5.7.1, a 554 without a code) are not specific, and yield
+//     to specific text.
+//   - When code and text disagree about whether the recipient is at fault,
+//     the reading that suppresses nobody wins: a wrong alert or soft count
+//     costs little, a wrong suppression removes a good subscriber.
+//   - Generic policy words ("policy", "not accepted", "prohibited") are the
+//     text's catch-all (weak phrases): they never overrule a specific code.
+//     Named policies ("HELO rejected", "TLS required") are strong.
 //
-// adjust then applies the rules about the SMTP stage, DNS trouble and
-// given-up messages.
+// adjust then applies the rules about the SMTP stage, DNS trouble, given-up
+// messages and text that names our own side.
+var arbitration = []struct {
+	name string
+	when func(s *signals) bool
+	pick func(s *signals) Reason
+}{
+	{
+		// "552 5.2.2 mailbox size limit exceeded": a specific code the text
+		// confirms, and a reading that suppresses nobody.
+		"code and text agree, no suppression",
+		func(s *signals) bool { return s.specific && s.ms.has(s.code) && !suppresses(s.code) },
+		func(s *signals) Reason { return s.code },
+	},
+	{
+		// A blocklist, DMARC, spam, relay, virus, rate or sender-address
+		// phrase: the sender's problem, whatever the code says ("550 5.1.1
+		// blocked using zen.spamhaus.org"). Safety first. The phrases'
+		// precedence still holds among them: "452 Mailbox size limit
+		// exceeded" is a full mailbox (a soft verdict) before it is a size
+		// limit, so the top phrase must be the sender-side one.
+		"the text names a sender-side cause",
+		func(s *signals) bool {
+			return scopeOf(topReason(s.ms.strong&^bitOf(ReasonPolicyRejected))) == ScopeSender
+		},
+		func(s *signals) Reason { return topReason(s.ms.strong & senderMask) },
+	},
+	{
+		// "550 5.1.1 user unknown".
+		"code and text agree",
+		func(s *signals) bool { return s.specific && s.ms.has(s.code) },
+		func(s *signals) Reason { return s.code },
+	},
+	{
+		// 5.7.26, 5.3.4: the code names the sender's problem outright.
+		"specific sender-side code",
+		func(s *signals) bool { return s.specific && scopeOf(s.code) == ScopeSender },
+		func(s *signals) Reason { return s.code },
+	},
+	{
+		// "550 5.1.1 mailbox full" or "552 5.2.2 user unknown": one reading
+		// suppresses, the other does not. Take the one that does not.
+		"code and text disagree about suppressing",
+		func(s *signals) bool { return s.specific && s.textContradicts() },
+		func(s *signals) Reason {
+			if suppresses(s.code) {
+				return s.strong
+			}
+			return s.code
+		},
+	},
+	{
+		// "550 5.7.1 No mailbox found", "over quota (#5.1.1)" under a
+		// catch-all: the text names the cause.
+		"text names the cause",
+		func(s *signals) bool { return s.strong != "" },
+		func(s *signals) Reason { return s.strong },
+	},
+	{
+		// "550 5.1.1 rejected by local policy": generic policy words are
+		// weak phrases, the text's catch-all, and never overrule a
+		// specific code.
+		"specific code, the text says nothing specific",
+		func(s *signals) bool { return s.specific },
+		func(s *signals) Reason { return s.code },
+	},
+	{
+		// Weak words only ("rejected", "try again later"). A recipient-side
+		// weak word does not overrule a sender-side code: 5.7.1 "recipient
+		// address rejected" stays a policy rejection.
+		"weak words",
+		func(s *signals) bool {
+			return s.weak != "" && !(s.code != "" && scopeOf(s.weak) == ScopeRecipient && scopeOf(s.code) == ScopeSender)
+		},
+		func(s *signals) Reason {
+			if s.code != "" && s.ms.weak&bitOf(s.code) != 0 {
+				return s.code
+			}
+			return s.weak
+		},
+	},
+}
+
+// decide classifies a failure: it resolves the codes, matches the phrase
+// tables, and applies the arbitration table. When no row applies, the
+// generic code's reason is taken (5.7.1 policy, 5.1.0 unknown user), else
+// the reply code's (552 mailbox full, 554 policy; 550 none), else unknown,
+// or server_error for a transient class; adjust then bounds the result.
 func decide(ev Evidence) Reason {
 	if len(ev.Diagnostic) > maxDiagnostic {
 		ev.Diagnostic = ev.Diagnostic[:maxDiagnostic]
 	}
 	status, reply := codesOf(ev)
-	class := 0
+	s := signals{reply: reply}
 	if status != "" {
-		class = int(status[0] - '0')
+		s.class = int(status[0] - '0')
 	} else if reply >= 200 && reply < 600 {
-		class = reply / 100
+		s.class = reply / 100
 	}
 
-	ms := matcher.scan(appendNormalized(make([]byte, 0, 256), ev.Diagnostic), patterns)
+	s.ms = matcher.scan(appendNormalized(make([]byte, 0, 256), ev.Diagnostic), patterns)
 
-	var c Reason
-	var specific bool
 	if status != "" {
 		si, ok := lookupStatus(status)
 		if !ok {
 			si = subjectFallback(status)
 		}
-		c, specific = si.Reason, si.Specific
+		s.code, s.specific = si.Reason, si.Specific
 	}
-	if class == ClassSuccess && ms.strong == 0 && ms.weak == 0 {
+	if s.class == ClassSuccess && s.ms.strong == 0 && s.ms.weak == 0 {
 		return ReasonDelivered
 	}
-	if !specific && (reply == C521HostNoMail || reply == C556DomainNoMail) {
+	if !s.specific && (reply == C521HostNoMail || reply == C556DomainNoMail) {
 		// RFC 7504: the domain accepts no mail at all.
-		c, specific = ReasonHostUnknown, true
+		s.code, s.specific = ReasonHostUnknown, true
 	}
 
-	if !specific && class == ClassPermanent && ms.strong == 0 && refusesOnlyTheAddress(ev.Diagnostic) {
+	if !s.specific && s.class == ClassPermanent && s.ms.strong == 0 && refusesOnlyTheAddress(ev.Diagnostic) {
 		// "542 <a@b> Rejected": the server names the recipient and refuses
 		// it, and gives no other cause. A refusal of the sender or the
 		// message names neither the recipient alone nor nothing else.
-		c, specific = ReasonUserUnknown, true
+		s.code, s.specific = ReasonUserUnknown, true
 	}
 
-	strong, weak := topReason(ms.strong), topReason(ms.weak)
-	fromFallback := false
-	var r Reason
-	switch {
-	case c != "" && specific && ms.has(c) && ClassificationOf(c).Verdict != VerdictSuppress: // 1
-		r = c
-	case ms.strong&senderMask&^bitOf(ReasonPolicyRejected) != 0: // 2
-		r = topReason(ms.strong & senderMask)
-	case c != "" && specific && ms.has(c): // 3
-		r = c
-	case specific && scopeOf(c) == ScopeSender: // 4
-		r = c
-	case strong != "" && !(specific && class == ClassPermanent && strong == ReasonExpired): // 5
-		r = strong
-	case specific: // 6
-		r = c
-	case weak != "" && !(c != "" && scopeOf(weak) == ScopeRecipient && scopeOf(c) == ScopeSender): // 7
-		r = weak
-		if c != "" && ms.weak&bitOf(c) != 0 {
-			r = c
-		}
-	case c != "": // 8
-		r, fromFallback = c, true
-	default: // 9, 10
-		fromFallback = true
-		if ri, ok := replyTable[reply]; ok && ri.Reason != "" {
-			r = ri.Reason
-		} else if class == ClassTransient {
-			r = ReasonServerError
-		} else {
-			r = ReasonUnknown
+	s.strong, s.weak = topReason(s.ms.strong), topReason(s.ms.weak)
+	for _, row := range arbitration {
+		if row.when(&s) {
+			return adjust(ev, row.pick(&s), status, s.class, false, s.ms)
 		}
 	}
-	return adjust(ev, r, status, class, fromFallback, ms)
+	var r Reason
+	switch {
+	case s.code != "":
+		r = s.code
+	case replyTable[reply].Reason != "":
+		r = replyTable[reply].Reason
+	case s.class == ClassTransient:
+		r = ReasonServerError
+	default:
+		r = ReasonUnknown
+	}
+	return adjust(ev, r, status, s.class, true, s.ms)
 }
 
 // adjust applies the rules that bound decide's choice:
@@ -273,6 +384,10 @@ func decide(ev Evidence) Reason {
 //     "550 Unknown user" to the end of DATA) and is a policy rejection,
 //     never a suppression. A disabled or full mailbox may well be found
 //     only at delivery, and stays.
+//   - Text that names the sending side (ourSidePhrases: our HELO name,
+//     our domain, our IP, the header of the message we sent) is never a
+//     recipient problem: a reason that would blame the recipient becomes
+//     a policy rejection. A full mailbox stays: it only counts softly.
 //   - A failure reported by a local delivery program (deliveryCommandPhrases:
 //     a pipe, procmail, maildrop) is the receiving server's: server_error.
 //     Its words and its status come from an exit code ("No such user" when
@@ -308,6 +423,9 @@ func adjust(ev Evidence, r Reason, status string, class int, fromFallback bool, 
 		case ReasonUserUnknown, ReasonHostUnknown, ReasonBadRecipientSyntax:
 			r = ReasonPolicyRejected
 		}
+	}
+	if ms.ourSide && scopeOf(r) == ScopeRecipient && r != ReasonMailboxFull {
+		r = ReasonPolicyRejected
 	}
 	if ms.command && scopeOf(r) != ScopeSender {
 		return ReasonServerError
@@ -460,6 +578,14 @@ func appendNormalized(buf []byte, s string) []byte {
 					i += n
 					continue
 				}
+				if n := countTokenLen(s, i); n > 0 {
+					// A count ("20 attempts", "5 hour(s)") is "#": phrases
+					// speak of a number of attempts, not of twenty.
+					buf = append(buf, '#')
+					i += n
+					space = false
+					continue
+				}
 			}
 			// Addresses say nothing about the failure, and their local parts
 			// ("filtered@", "spam@", "nosuchuser@") would match phrases.
@@ -526,6 +652,28 @@ func addressTokenLen(s string, i int) (keep, n int) {
 	return keep, j - i
 }
 
+// countTokenLen returns the length of a plain number at s[i] (one to six
+// digits followed by white space, the end or punctuation other than a dot
+// or a digit), 0 if none stands there. IP addresses, versions and
+// dates with dots stay as they are.
+func countTokenLen(s string, i int) int {
+	j := i
+	for j < len(s) && j-i <= 6 && isDigit(s[j]) {
+		j++
+	}
+	if j == i || j-i > 6 {
+		return 0
+	}
+	if j < len(s) {
+		switch c := s[j]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ')' || c == ',' || c == ';':
+		default:
+			return 0
+		}
+	}
+	return j - i
+}
+
 // codeTokenLen returns the length of a reply or status code token at s[i]
 // ("550", "550-5.1.1", "#5.1.0", "4.4.1"), 0 if none starts there. The token
 // must end at white space or the end of the text.
@@ -543,8 +691,8 @@ func codeTokenLen(s string, i int) int {
 	if n := statusAt(s, j); n > 0 {
 		j += n
 	}
-	if j == i || j < len(s) && s[j] != ' ' && s[j] != '\t' && s[j] != '\n' && s[j] != '\r' {
-		return 0
+	if j == i || s[i] == '#' && j == i+1 || j < len(s) && s[j] != ' ' && s[j] != '\t' && s[j] != '\n' && s[j] != '\r' {
+		return 0 // a lone "#" is no code: it stands for a count (countTokenLen)
 	}
 	return j - i
 }
@@ -659,6 +807,8 @@ func init() {
 		{dataStagePhrases, acPattern{dataStage: true}},
 		{deliveryCommandPhrases, acPattern{command: true}},
 		{finalPhrases, acPattern{final: true}},
+		{ourSidePhrases, acPattern{ourSide: true}},
+		{adviceMarkers, acPattern{advice: true}},
 	} {
 		for _, p := range set.phrases {
 			n := normalize(p)

@@ -259,9 +259,61 @@ var classifyCases = []classifyCase{
 
 	// Nothing to go by.
 	{"nothing at all", failed("", 0, ""), ReasonUnknown},
+
+	// The arbitration table: specific codes against the text.
+	{"specific code beats generic policy words", failed("5.1.1", 550, "550 Delivery not authorized by local policy"), ReasonUserUnknown},
+	{"catch-all 5.7.1 yields to specific text", failed("5.7.1", 550, "550 5.7.1 No mailbox found"), ReasonUserUnknown},
+	{"catch-all 5.5.0 yields to specific text", failed("5.5.0", 550, "550 5.5.0 User not known"), ReasonUserUnknown},
+	{"suppressing code, soft text: nobody suppressed", failed("5.1.1", 550, "550 5.1.1 Mailbox is full"), ReasonMailboxFull},
+	{"soft code, suppressing text: nobody suppressed", failed("5.2.2", 552, "552 5.2.2 User unknown"), ReasonMailboxFull},
+	{"named policy overrules a suppressing code", failed("5.1.1", 550, "550 5.1.1 TLS required for this domain"), ReasonPolicyRejected},
+	{"full mailbox before a size limit", failed("", 452, "452 Mailbox size limit exceeded"), ReasonMailboxFull},
+	{"gave up does not overrule a specific permanent code", failed("5.1.1", 550, "550 5.1.1 user unknown, giving up"), ReasonUserUnknown},
+
+	// Text that names our side.
+	{"our HELO name is no host_unknown", failed("5.0.0", 550, "550 my name was rejected: mail.example.com: Invalid domain name"), ReasonPolicyRejected},
+	{"your domain", nonStandard("550 Your domain does not exist"), ReasonPolicyRejected},
+	{"header syntax of the sent message", failed("5.1.3", 553, "553 5.1.3 malformed address: <a@example.com> may not follow <Shop>"), ReasonPolicyRejected},
+	{"sender named by the refusal", nonStandard("550 mx.example.org is not accepting mail from <list@example.com>"), ReasonPolicyRejected},
+
+	// Words of servers the corpus lacks.
+	{"null mx in words", nonStandard("Domain example.org has no SMTP service"), ReasonHostUnknown},
+	{"abandoned", failed("5.0.0", 550, "550 This mailbox has been abandoned"), ReasonMailboxDisabled},
+	{"not collected", nonStandard("550 mail not collected after 30 days"), ReasonMailboxDisabled},
+	{"no longer valid", nonStandard("550 this email address is wrong or no longer valid"), ReasonUserUnknown},
+	{"no final delivery point", failed("5.4.1", 550, "550 5.4.1 Recipient does not have a final email delivery point"), ReasonUserUnknown},
+	{"no valid recipients", failed("", 554, "554 5.5.1 Error: no valid recipients"), ReasonUserUnknown},
+	{"not an active address", nonStandard("550 <a@example.org> is not an active address"), ReasonUserUnknown},
+	{"attempts count", failed("", 0, "Delivery failed 20 attempts"), ReasonExpired},
+	{"hours count", failed("", 0, "Delivery aborted after 5 hour(s)"), ReasonExpired},
+	{"queue period", failed("", 0, "was not reachable within the allowed queue period"), ReasonExpired},
+	{"ses attempts boilerplate says nothing", failed("5.1.0", 550, "550 5.7.1 Access denied (delivery attempts: 0)"), ReasonPolicyRejected},
+	{"connection frequency", failed("4.7.0", 421, "421 4.7.0 Connection frequency limited"), ReasonRateLimited},
+	{"advice names no cause", failed("5.0.0", 0, "rejected due to spam classification. To address this issue: set up SPF records"), ReasonSpamContent},
+	{"exchange quota exception", failed("5.0.0", 554, "554 STOREDRV.Deliver.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded"), ReasonMailboxFull},
+	{"courier disk space limit", nonStandard("User wilma has exceeded his/her disk space limit."), ReasonMailboxFull},
+	{"swedish unknown", nonStandard("550 Okänd mottagare"), ReasonUserUnknown},
+	{"danish unknown", nonStandard("550 Adressen findes ikke"), ReasonUserUnknown},
+	{"norwegian unknown", nonStandard("550 Ukjent mottaker"), ReasonUserUnknown},
+	{"turkish unknown", nonStandard("550 Kullanıcı bulunamadı"), ReasonUserUnknown},
+	{"turkish full", nonStandard("552 Posta kutusu dolu"), ReasonMailboxFull},
+	{"hungarian unknown", nonStandard("550 A címzett nem létezik"), ReasonUserUnknown},
+	{"dutch full", nonStandard("552 De mailbox is vol"), ReasonMailboxFull},
+	{"postfix loop", nonStandard("mail for example.org loops back to myself"), ReasonNetworkError},
+	{"address blocked by the recipient", failed("5.7.1", 550, "550 5.7.1 your address has been blacklisted by the recipient"), ReasonPolicyRejected},
 	{"bare 550 suppresses no one", failed("5.0.0", 550, "550 Your message could not be delivered"), ReasonUnknown},
 	{"unrelated words", nonStandard("Please see the attached message."), ReasonUnknown},
 	{"4.x.x without failure", nonStandard("451 4.0.0 something odd happened"), ReasonServerError},
+}
+
+// expectedClassification is ClassificationOf(r), with the verdict soft for
+// a permanent failure whose cause is unknown (DESIGN.md, Verdicts).
+func expectedClassification(ev Evidence, r Reason) Classification {
+	c := ClassificationOf(r)
+	if r == ReasonUnknown && failedForGood(ev) {
+		c.Verdict = VerdictSoft
+	}
+	return c
 }
 
 func TestClassify(t *testing.T) {
@@ -271,7 +323,7 @@ func TestClassify(t *testing.T) {
 			if got.Reason != tc.reason {
 				t.Fatalf("Classify(%+v).Reason = %s, want %s", tc.ev, got.Reason, tc.reason)
 			}
-			if want := ClassificationOf(tc.reason); got != want {
+			if want := expectedClassification(tc.ev, tc.reason); got != want {
 				t.Errorf("classification = %+v, want %+v", got, want)
 			}
 		})
@@ -648,6 +700,32 @@ func TestBoilerplateSaysNothing(t *testing.T) {
 	} {
 		if c := Classify(nonStandard(text)); c.Reason != ReasonUnknown {
 			t.Errorf("boilerplate classified as %s: %q", c.Reason, text)
+		}
+	}
+}
+
+// TestVaguePermanentFailureIsSoft: a permanent failure that names no cause
+// keeps reason unknown with verdict soft on every path (DESIGN.md,
+// Verdicts); anything that is not a failure stays ignored.
+func TestVaguePermanentFailureIsSoft(t *testing.T) {
+	for _, ev := range []Evidence{
+		{Kind: KindNonStandard, Action: ActionFailed, Diagnostic: "Delivery to the following recipients failed."},
+		{Kind: KindDSN, Action: ActionFailed, Status: "5.0.0", SMTPCode: 550, Diagnostic: "550 Your message could not be delivered"},
+		{Kind: KindDSN, Action: ActionFailed},
+		{Kind: KindDSN, Status: "5.0.0"},
+		{Kind: KindNonStandard, Diagnostic: "550 permanent error"},
+	} {
+		if c := Classify(ev); c.Reason != ReasonUnknown || c.Verdict != VerdictSoft {
+			t.Errorf("Classify(%+v) = %+v, want unknown/soft", ev, c)
+		}
+	}
+	for _, ev := range []Evidence{
+		{Kind: KindARF, FeedbackType: "not-spam"},
+		{Kind: KindDSN, Action: ActionDelivered, Status: "2.0.0"},
+		{Kind: KindNonStandard, Diagnostic: "hello"},
+	} {
+		if c := Classify(ev); c.Verdict != VerdictIgnore {
+			t.Errorf("Classify(%+v) = %+v, want ignore", ev, c)
 		}
 	}
 }

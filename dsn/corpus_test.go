@@ -58,8 +58,12 @@ type corpusScore struct {
 	codeOK, codeN                int
 	reasonOK, reasonN            int
 	wrongfulSuppress, missedHard int
-	byPeerReason                 map[string][2]int // ok, n
-	misses                       []string
+	// extraSuppress counts results with verdict suppress that pair with no
+	// label: an address the message does not name as failed (a fragment,
+	// our own sender, a header quoted from the original).
+	extraSuppress int
+	byPeerReason  map[string][2]int // ok, n
+	misses        []string
 }
 
 func pct(a, b int) float64 {
@@ -182,15 +186,21 @@ func scoreCorpus(tb testing.TB, emails string, labels []corpusLabel) corpusScore
 				miss("missed_hard", l.SisimaiReason, got.Verdict)
 			}
 		}
+		for i := range preds {
+			if !used[i] && preds[i].Verdict == VerdictSuppress {
+				s.extraSuppress++
+				s.misses = append(s.misses, fmt.Sprintf("%s extra_suppress: %s", file, preds[i].Recipient))
+			}
+		}
 	}
 	return s
 }
 
 func (s corpusScore) report(tb testing.TB) {
 	tb.Helper()
-	tb.Logf("score: records=%d detected=%.1f%% recipient=%.1f%% status=%.1f%% smtp_code=%.1f%% reason=%.1f%% wrongful_suppress=%d missed_hard=%d",
+	tb.Logf("score: records=%d detected=%.1f%% recipient=%.1f%% status=%.1f%% smtp_code=%.1f%% reason=%.1f%% wrongful_suppress=%d missed_hard=%d extra_suppress=%d",
 		s.records, pct(s.detected, s.records), pct(s.recipientOK, s.recipientN), pct(s.statusOK, s.statusN),
-		pct(s.codeOK, s.codeN), pct(s.reasonOK, s.reasonN), s.wrongfulSuppress, s.missedHard)
+		pct(s.codeOK, s.codeN), pct(s.reasonOK, s.reasonN), s.wrongfulSuppress, s.missedHard, s.extraSuppress)
 	reasons := make([]string, 0, len(s.byPeerReason))
 	for r := range s.byPeerReason {
 		reasons = append(reasons, r)
@@ -210,7 +220,7 @@ func (s corpusScore) report(tb testing.TB) {
 // corpusBar is the bar a corpus score must meet.
 type corpusBar struct {
 	detected, recipient, status, smtpCode, reason float64
-	wrongfulSuppress, missedHard                  int
+	wrongfulSuppress, missedHard, extraSuppress   int
 }
 
 func (s corpusScore) check(tb testing.TB, bar corpusBar) {
@@ -231,12 +241,16 @@ func (s corpusScore) check(tb testing.TB, bar corpusBar) {
 	if s.missedHard > bar.missedHard {
 		tb.Errorf("missed_hard = %d, above the bar of %d", s.missedHard, bar.missedHard)
 	}
+	if s.extraSuppress > bar.extraSuppress {
+		tb.Errorf("extra_suppress = %d, above the bar of %d", s.extraSuppress, bar.extraSuppress)
+	}
 }
 
 // TestCorpus scores the parser on the real bounces of ../shared/corpus
-// against the bar of the breadth issue.
-//
-// The bar is the breadth issue's. The two missed hard bounces left are not
+// against the bar of issue 12: detected ≥ 98.5 %, reason ≥ 92 %, no
+// wrongful and no extra suppression (an address the message does not name
+// as failed), at most two missed hard bounces.
+// The two missed hard bounces left are not
 // parsing failures but decisions:
 //   - lhost-opensmtpd-12 is an "Action: delayed" warning ("No MX found"):
 //     DESIGN.md makes every delay warning reason delayed, a soft bounce.
@@ -248,13 +262,14 @@ func TestCorpus(t *testing.T) {
 	dir := corpusDir(t)
 	s := scoreCorpus(t, filepath.Join(dir, "emails"), readLabels(t, filepath.Join(dir, "labels.jsonl")))
 	s.report(t)
-	s.check(t, corpusBar{detected: 98, recipient: 97, status: 97, smtpCode: 95, reason: 90, wrongfulSuppress: 0, missedHard: 2})
+	s.check(t, corpusBar{detected: 98.5, recipient: 97, status: 97, smtpCode: 95, reason: 92, wrongfulSuppress: 0, missedHard: 2, extraSuppress: 0})
 }
 
 // TestCorpusRig scores the bounces that real Postfix and Exim wrote for
 // rejections of known kinds.
 //
-// The reason bar is 93 %, not 95 %: the four remaining misses (56 of 60
+// The reason bar is 93.3 % (56 of 60), what it was before issue 12, so it
+// cannot drop; not 95 %: the four remaining misses (56 of 60
 // right) are replies whose rig label contradicts the main corpus's label for
 // the same reply text, so no rule can satisfy both:
 //   - Yahoo's "554 5.7.9 Message not accepted for policy reasons" (Postfix
@@ -270,5 +285,42 @@ func TestCorpusRig(t *testing.T) {
 	dir := filepath.Join(corpusDir(t), "rig")
 	s := scoreCorpus(t, filepath.Join(dir, "emails"), readLabels(t, filepath.Join(dir, "labels.jsonl")))
 	s.report(t)
-	s.check(t, corpusBar{detected: 100, recipient: 100, status: 100, smtpCode: 100, reason: 93, wrongfulSuppress: 0, missedHard: 0})
+	s.check(t, corpusBar{detected: 100, recipient: 100, status: 100, smtpCode: 100, reason: 93.3, wrongfulSuppress: 0, missedHard: 0, extraSuppress: 0})
+}
+
+// tbRecorder is a testing.TB that records failures instead of failing.
+type tbRecorder struct {
+	testing.TB
+	errors []string
+}
+
+func (r *tbRecorder) Helper() {}
+
+func (r *tbRecorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+// TestCorpusBarBites checks that a score below each bar fails the corpus
+// tests, extra suppressions included.
+func TestCorpusBarBites(t *testing.T) {
+	bar := corpusBar{detected: 98.5, reason: 92, missedHard: 2}
+	good := corpusScore{records: 100, detected: 99, reasonOK: 92, reasonN: 100, missedHard: 2}
+	for name, s := range map[string]corpusScore{
+		"detected":          func() corpusScore { s := good; s.detected = 98; return s }(),
+		"reason":            func() corpusScore { s := good; s.reasonOK = 91; return s }(),
+		"wrongful_suppress": func() corpusScore { s := good; s.wrongfulSuppress = 1; return s }(),
+		"missed_hard":       func() corpusScore { s := good; s.missedHard = 3; return s }(),
+		"extra_suppress":    func() corpusScore { s := good; s.extraSuppress = 1; return s }(),
+	} {
+		r := &tbRecorder{TB: t}
+		s.check(r, bar)
+		if len(r.errors) != 1 || !strings.HasPrefix(r.errors[0], name) {
+			t.Errorf("%s below the bar: errors %q", name, r.errors)
+		}
+	}
+	r := &tbRecorder{TB: t}
+	good.check(r, bar)
+	if len(r.errors) != 0 {
+		t.Errorf("a score at the bar fails: %q", r.errors)
+	}
 }

@@ -92,8 +92,9 @@ type perMessage struct {
 // the per-message fields and one Recipient per per-recipient group. A group
 // is per-recipient when it names a recipient, an action or a status; some
 // servers omit the blank line between the per-message and the first
-// per-recipient group, and a repeated Final-Recipient then starts a new
-// recipient.
+// per-recipient group, or between two recipients' groups: a repeated
+// Final-Recipient, Action or Original-Recipient then starts a new
+// recipient, so that each is read from its own fields only.
 func decodeDeliveryStatus(body string) (perMessage, []Recipient) {
 	var pm perMessage
 	var recips []Recipient
@@ -122,6 +123,7 @@ func decodeDeliveryStatus(body string) (perMessage, []Recipient) {
 				continue
 			case cur == nil,
 				f.name == "final-recipient" && cur.Address != "",
+				f.name == "original-recipient" && cur.Address != "" && cur.OriginalRecipient != "",
 				f.name == "action" && cur.Action != "" && cur.Address != "":
 				recips = append(recips, Recipient{})
 				cur = &recips[len(recips)-1]
@@ -160,6 +162,17 @@ func setRecipientField(r *Recipient, f field) {
 	case "remote-mta":
 		r.RemoteMTA = hostName(typedValue(f.value))
 	case "diagnostic-code":
+		if isExitStatus(f.value) {
+			// "X-Unix; 255": Sendmail's report of a local delivery program
+			// (a pipe, a mailer) gives its exit status, which is no SMTP
+			// reply ("255" would read as one). It is kept for audit; the
+			// text's transcript says what happened.
+			if r.Extra == nil {
+				r.Extra = make(map[string]string)
+			}
+			r.Extra[f.name] = f.value
+			return
+		}
 		r.Diagnostic = typedValue(f.value)
 	case "last-attempt-date":
 		r.LastAttemptDate = parseDate(f.value)
@@ -180,6 +193,17 @@ func typedValue(v string) string {
 		v = v[i+1:]
 	}
 	return strings.TrimSpace(v)
+}
+
+// isExitStatus reports a Diagnostic-Code of type X-Unix whose value is a
+// bare number: a local program's exit status.
+func isExitStatus(v string) bool {
+	typ, val, ok := strings.Cut(v, ";")
+	if !ok || !strings.EqualFold(strings.TrimSpace(typ), "x-unix") {
+		return false
+	}
+	val = strings.TrimSpace(val)
+	return val != "" && digitsAt(val, 0) == len(val)
 }
 
 // parseAction maps an Action field to a known Action. Servers add comments

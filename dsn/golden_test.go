@@ -91,6 +91,7 @@ type expectation struct {
 	Status             *string `json:"status"`
 	SMTPCode           *int    `json:"smtp_code"`
 	Reason             Reason  `json:"reason"`
+	Verdict            Verdict `json:"verdict"` // checked when given
 	DiagnosticContains string  `json:"diagnostic_contains"`
 	KnownParserGap     bool    `json:"known_parser_gap"`
 	Note               string  `json:"note"`
@@ -183,6 +184,9 @@ func TestExpectations(t *testing.T) {
 				}
 				if w.SMTPCode != nil && g.SMTPCode != *w.SMTPCode {
 					report(w, "result %d (%s): smtp_code %d, want %d", i, w.Recipient, g.SMTPCode, *w.SMTPCode)
+				}
+				if w.Verdict != "" && g.Verdict != w.Verdict {
+					report(w, "result %d (%s): verdict %q, want %q", i, w.Recipient, g.Verdict, w.Verdict)
 				}
 				if w.DiagnosticContains != "" && !containsFold(g.Diagnostic, w.DiagnosticContains) {
 					report(w, "result %d (%s): diagnostic %q lacks %q", i, w.Recipient, g.Diagnostic, w.DiagnosticContains)

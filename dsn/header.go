@@ -20,7 +20,8 @@ import (
 
 // originalFields are the fields of a returned original that Parse reads,
 // besides the configured correlation headers, in lower case.
-var originalFields = []string{"message-id", "from", "to", "subject", "content-type", "content-transfer-encoding"}
+var originalFields = []string{"message-id", "from", "to", "subject", "return-path", "content-type", "content-transfer-encoding",
+	"sender", "reply-to", "list-post", "list-owner", "list-help", "list-subscribe", "list-unsubscribe"}
 
 // fieldSet returns the lower-case names scanHeader keeps: originalFields
 // and the correlation headers.
@@ -127,7 +128,7 @@ func scanHeader(br *bufio.Reader, limit int, keep map[string]bool) (headerFields
 // as absent: add it here before reading it through collector.top.
 var topFields = []string{
 	"Content-Type", "Content-Transfer-Encoding", "Content-Disposition",
-	"Subject", "From", "To", "Sender", "Return-Path", "Delivered-To", "X-Original-To",
+	"Subject", "From", "To", "Sender", "Return-Path", "Delivered-To", "X-Original-To", "Envelope-To",
 	"X-Failed-Recipients", "X-Apple-Unsubscribe", "Auto-Submitted", "Precedence",
 	"X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Vacation",
 }

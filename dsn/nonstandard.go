@@ -202,7 +202,7 @@ func isHeaderLine(line string) bool {
 var daemonLocals = map[string]bool{
 	"mailer-daemon": true, "postmaster": true, "mail-daemon": true, "maildaemon": true,
 	"hostmaster": true, "abuse": true, "noreply": true, "no-reply": true, "root": true,
-	"double-bounce": true, "bounce": true, "mdaemon": true,
+	"double-bounce": true, "bounce": true, "mdaemon": true, "post_master": true, "mailer_daemon": true,
 }
 
 // extractFromText finds the failed recipients of a non-standard bounce. The
@@ -236,7 +236,7 @@ func (c *collector) extractFromText(rep *Report, text bounceText) []Recipient {
 		}
 	}
 	if len(addrs) == 0 {
-		if a := c.fallbackRecipient(rep); a != "" {
+		if a := c.fallbackRecipient(rep, text); a != "" {
 			addrs = []string{a}
 		}
 	}
@@ -267,15 +267,32 @@ func (c *collector) extractFromText(rep *Report, text bounceText) []Recipient {
 
 // senderAddresses are the addresses a bounce names that are not failed
 // recipients: the bounce's own From, the address it was sent to (our return
-// path) and the original's sender.
+// path) and the original's own addresses (ownAddresses).
 func (c *collector) senderAddresses(rep *Report) map[string]bool {
-	ex := make(map[string]bool)
-	for _, v := range []string{rep.From, c.top.get("To"), c.top.get("Return-Path"), c.top.get("Sender"), rep.Original.From} {
+	ex := ownAddresses(rep)
+	for _, v := range []string{rep.From, c.top.get("To"), c.top.get("Return-Path"), c.top.get("Sender")} {
 		for _, a := range findAddresses(v) {
 			ex[strings.ToLower(a.addr)] = true
 		}
 	}
 	return ex
+}
+
+// ownAddresses are the addresses, lower-cased, that the returned original
+// names as its own: From, Sender, Reply-To and the list's addresses. They
+// are the sending side's (DESIGN.md, Authenticity: never one of our own),
+// so never a failed recipient, whatever a bounce says of them.
+func ownAddresses(rep *Report) map[string]bool {
+	own := make(map[string]bool)
+	for _, v := range []string{rep.Original.From, rep.Original.Sender, rep.Original.ReplyTo} {
+		for _, a := range findAddresses(v) {
+			own[strings.ToLower(a.addr)] = true
+		}
+	}
+	for _, a := range rep.Original.ListAddresses {
+		own[strings.ToLower(a)] = true
+	}
+	return own
 }
 
 // isExcluded reports whether an address found in the text is not a
@@ -307,6 +324,20 @@ func isExcluded(a addrAt, lower string, exclude map[string]bool) bool {
 		if strings.Contains(before, s) {
 			return true
 		}
+	}
+	// The bounce names the address as the sender: "not accepting mail
+	// from <list@example.com>", "sender <a@b> rejected".
+	head := strings.TrimRight(before, " \t<\"'")
+	switch head[strings.LastIndexAny(head, " \t\n(")+1:] {
+	case "from", "sender", "originator":
+		return true
+	}
+	// Sendmail's "malformed address: <a> may not follow <b>" is about a
+	// header of the message sent, and neither address is a recipient.
+	end := a.at + strings.IndexAny(lower[a.at:]+" ", " \t\n")
+	after := strings.TrimLeft(lower[end:min(len(lower), end+20)], " \t")
+	if strings.HasPrefix(after, "may not follow") || strings.HasSuffix(head, "may not follow") {
+		return true
 	}
 	return false
 }
@@ -404,6 +435,7 @@ func contextAt(human string, i int, addr string) string {
 	}
 	start := strings.LastIndexByte(human[:i], '\n') + 1
 	rest := human[start:min(len(human), start+1500)]
+	rest = rest[:siblingLine(rest, addr)]
 	var b strings.Builder
 	have := false
 	for n := 0; rest != "" && n < 4; n++ {
@@ -427,6 +459,33 @@ func contextAt(human string, i int, addr string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// siblingLine returns the offset in block of the first line, in the
+// paragraph the block opens with, that opens another recipient's entry: a
+// line indented no deeper than the first that begins with another address.
+// Exim lists its failed addresses that way in one paragraph ("  a@x" with
+// its error indented below, then "  b@x" and its own), and a recipient's
+// words end where the next one's begin: each is classified from its own
+// words only. It returns len(block) when there is no such line.
+func siblingLine(block, addr string) int {
+	first, _, _ := strings.Cut(block, "\n")
+	indent := len(first) - len(strings.TrimLeft(first, " \t"))
+	pos := len(first) + 1
+	for pos < len(block) {
+		line, _, _ := strings.Cut(block[pos:], "\n")
+		trimmed := strings.TrimLeft(line, " \t")
+		if trimmed == "" {
+			break // the paragraph ends; contextAt judges the next ones
+		}
+		if len(line)-len(trimmed) <= indent {
+			if found := findAddresses(trimmed); len(found) > 0 && found[0].at <= 1 && !strings.EqualFold(found[0].addr, addr) {
+				return pos
+			}
+		}
+		pos += len(line) + 1
+	}
+	return len(block)
 }
 
 // possibleCausesMarkers open the help text some servers append to every
@@ -458,7 +517,10 @@ func listsPossibleCauses(para string) bool {
 // after the lines about its host ("While talking to …", "550 example.org
 // (smtp)... Host unknown"): the recipient's words are its own line, then
 // the lines since the previous recipient's line or the last "While talking
-// to". It returns "" when the paragraph around offset i is not such a list.
+// to". A line after it that is not another recipient's belongs to the next
+// host's part ("421 example.org (smtp)... Deferred"), so a lone recipient
+// whose line closes a "While talking to" part is read the same way. It
+// returns "" when the paragraph around offset i is not such a list.
 func listedRecipientLines(human string, i int, addr string) string {
 	pstart := strings.LastIndex(human[:i], "\n\n") + 1
 	pend := strings.Index(human[i:], "\n\n")
@@ -469,7 +531,7 @@ func listedRecipientLines(human string, i int, addr string) string {
 	}
 	var block []string
 	var out string
-	others := false
+	others, transcript := false, false
 	for line := range strings.Lines(human[pstart:pend]) {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -485,6 +547,7 @@ func listedRecipientLines(human string, i int, addr string) string {
 			if out == "" {
 				// Its own line first: its reply code is the recipient's.
 				out = strings.Join(append([]string{line}, block...), "\n")
+				transcript = len(block) > 0 && strings.HasPrefix(block[0], "While talking to ")
 			}
 			block = block[:0]
 		default:
@@ -492,7 +555,9 @@ func listedRecipientLines(human string, i int, addr string) string {
 			block = block[:0]
 		}
 	}
-	if !others {
+	if !others && !transcript {
+		// One recipient, and no transcript before its line: the
+		// paragraph is its words (contextAt).
 		return ""
 	}
 	return out
@@ -639,17 +704,38 @@ var bounceSubjects = []string{
 	"are not member", // a list manager refusing a post (fml: "You x are not member (list ML)")
 }
 
+// isMailSystem reports whether a From names a mail system's report sender
+// (bounceSenders, the first n of them), however its words are parted:
+// "MAILER-DAEMON", "post_master" (Verizon's vtext gateway), "Mailer.Daemon".
+func isMailSystem(from string, n int) bool {
+	from = strings.ToLower(from)
+	for _, s := range bounceSenders[:n] {
+		if strings.Contains(from, s) {
+			return true
+		}
+	}
+	squeezed := strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r == '.' || r == ' ' {
+			return -1
+		}
+		return r
+	}, from)
+	for _, s := range bounceSenders[:n] {
+		if strings.Contains(squeezed, strings.ReplaceAll(s, "-", "")) && !strings.Contains(s, " ") {
+			return true
+		}
+	}
+	return false
+}
+
 // isBounce reports whether a message without a delivery-status part is a
 // bounce all the same, from its headers and its words.
 func (c *collector) isBounce(rep *Report, human string) bool {
 	if c.top.has("X-Failed-Recipients") || c.reportType == "delivery-status" {
 		return true
 	}
-	from := strings.ToLower(rep.From)
-	for _, s := range bounceSenders {
-		if strings.Contains(from, s) {
-			return true
-		}
+	if isMailSystem(rep.From, len(bounceSenders)) {
+		return true
 	}
 	subj := strings.ToLower(rep.Subject)
 	for _, s := range bounceSubjects {
@@ -675,11 +761,8 @@ var autoReplySubjects = []string{
 // one, whatever its Auto-Submitted field says (Exim marks its bounces
 // auto-replied).
 func (c *collector) isAutoReply(rep *Report, human string) bool {
-	from := strings.ToLower(rep.From)
-	for _, s := range bounceSenders[:5] {
-		if strings.Contains(from, s) {
-			return false
-		}
+	if isMailSystem(rep.From, 5) {
+		return false
 	}
 	if c.top.has("X-Failed-Recipients") {
 		return false

@@ -30,7 +30,7 @@ const (
 	maxParts         = 500       // MIME parts looked at in one message
 	maxHeaderBytes   = 256 << 10 // one header block (top-level or of a part)
 	maxTextBytes     = 96 << 10  // human-readable text kept, all parts together
-	maxStatusBytes   = 512 << 10 // delivery-status and feedback-report bodies kept
+	maxStatusBytes   = 512 << 10 // delivery-status bodies kept, all parts together; a feedback report's body
 	maxOriginalBytes = 64 << 10  // of an inline returned original, for its headers
 )
 
@@ -183,15 +183,21 @@ type collector struct {
 	keep    map[string]bool // the header fields of a returned original that are read
 	top     headerView
 
-	parts         int
-	reportType    string   // report-type of the outermost multipart/report
-	statusBlocks  []string // bodies of message/delivery-status parts
-	feedback      string   // body of the message/feedback-report part
-	text          []byte   // human-readable text, before any returned original
-	textTruncated bool
-	original      *headerView // header of the returned original, if any
+	parts        int
+	reportType   string   // report-type of the outermost multipart/report
+	statusBlocks []string // bodies of message/delivery-status parts
+	statusBytes  int      // their length together, at most maxStatusBytes
+	// recipientsDropped counts the Final-Recipient fields of the
+	// delivery-status text beyond maxStatusBytes.
+	recipientsDropped int
+	feedback          string // body of the message/feedback-report part
+	text              []byte // human-readable text, before any returned original
+	textTruncated     bool
+	original          *headerView // header of the returned original, if any
 
-	contexts []addrContext // contextFor's results, per address
+	contexts []addrContext   // contextFor's results, per address
+	own      map[string]bool // ownAddresses of the report, once asked for
+	senders  map[string]bool // senderAddresses of the report, once asked for
 }
 
 // walk visits one entity and its descendants.
@@ -253,8 +259,10 @@ func (c *collector) walk(e *message.Entity, depth int) error {
 			}
 		}
 	case mediaType == "message/delivery-status" || mediaType == "message/global-delivery-status":
-		body, err := readCapped(e.Body, maxStatusBytes)
+		body, dropped, err := readStatus(e.Body, maxStatusBytes-c.statusBytes)
 		c.statusBlocks = append(c.statusBlocks, body)
+		c.statusBytes += len(body)
+		c.recipientsDropped += dropped
 		return c.inputErr(err)
 	case mediaType == "message/feedback-report":
 		body, err := readCapped(e.Body, maxStatusBytes)
@@ -394,6 +402,115 @@ func readCappedInto(dst []byte, r io.Reader, limit int) ([]byte, error) {
 			return dst, err
 		}
 	}
+}
+
+// readStatus reads a delivery-status body to its end and keeps at most
+// limit bytes of it. A body longer than that is cut where its last whole
+// field group ends (else where its last Final-Recipient field starts), so
+// that no recipient is read from half its fields; the Final-Recipient
+// fields of what was not kept are counted as dropped.
+func readStatus(r io.Reader, limit int) (kept string, dropped int, err error) {
+	bp := getBuf()
+	defer putBuf(bp)
+	sp := scratchPool.Get().(*[]byte)
+	defer scratchPool.Put(sp)
+	buf, scratch := (*bp)[:0], *sp
+	over := false
+	count := lineCounter{prefix: "final-recipient:"}
+	for {
+		n, rerr := r.Read(scratch)
+		chunk := scratch[:n]
+		if room := limit - len(buf); room > 0 && !over {
+			take := min(len(chunk), room)
+			buf, chunk = append(buf, chunk[:take]...), chunk[take:]
+		}
+		if len(chunk) > 0 && !over {
+			over = true
+			cut := statusCut(buf)
+			count.write(buf[cut:])
+			buf = buf[:cut]
+		}
+		count.write(chunk)
+		if rerr != nil {
+			if rerr == io.EOF {
+				rerr = nil
+			}
+			*bp = buf
+			return string(buf), count.n, rerr
+		}
+	}
+}
+
+// statusCut returns where to cut delivery-status text that goes on beyond
+// b, so that what follows starts at a line and no recipient is kept
+// without the rest of its fields: at the start of the last recipient's
+// fields, which start after the last blank line (RFC 3464 groups) or, where
+// a server leaves out the blank lines, at its Final-Recipient field (or the
+// Original-Recipient just before it).
+func statusCut(b []byte) int {
+	cut := 0
+	for i := len(b) - 1; i > 0; i-- {
+		j := i - 1 // b[i] ends a line; is the line before it blank?
+		if j >= 0 && b[j] == '\r' {
+			j--
+		}
+		if b[i] == '\n' && (j < 0 || b[j] == '\n') {
+			cut = i + 1
+			break
+		}
+	}
+	group := asciiLower(string(b[cut:]))
+	i := strings.LastIndex(group, "\nfinal-recipient:")
+	if i < 0 {
+		return cut
+	}
+	start := i + 1
+	if prev := strings.LastIndexByte(group[:i], '\n') + 1; strings.HasPrefix(group[prev:], "original-recipient:") {
+		start = prev
+	}
+	return cut + start
+}
+
+// lineCounter counts the lines written to it, across writes, that start
+// with prefix (lower case), ignoring ASCII case. Writing starts at the
+// start of a line.
+type lineCounter struct {
+	prefix  string
+	matched int // bytes of prefix the current line has matched; -1: it cannot
+	n       int
+}
+
+func (l *lineCounter) write(p []byte) {
+	for len(p) > 0 {
+		if l.matched < 0 {
+			i := bytes.IndexByte(p, '\n')
+			if i < 0 {
+				return
+			}
+			p, l.matched = p[i+1:], 0
+			continue
+		}
+		c := p[0]
+		p = p[1:]
+		switch {
+		case c == '\n':
+			l.matched = 0
+		case lowerByte(c) == l.prefix[l.matched]:
+			if l.matched++; l.matched == len(l.prefix) {
+				l.n++
+				l.matched = -1
+			}
+		default:
+			l.matched = -1
+		}
+	}
+}
+
+func lowerByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // capBuffer keeps the first limit bytes written to it and counts the rest.

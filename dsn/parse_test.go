@@ -422,3 +422,44 @@ func TestPartHeaderIsBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestAddressHygiene: only a valid RFC 5321 mailbox may be suppressed, with
+// what servers wrap around it removed.
+func TestAddressHygiene(t *testing.T) {
+	for in, want := range map[string]string{
+		"SMTP=ann@Example.ORG":      "ann@example.org",
+		"smtp:ann@example.org":      "ann@example.org",
+		"rfc822;<ann@example.org>":  "ann@example.org",
+		"RFC822; ann@example.org.":  "ann@example.org",
+		"<ann@example.org>.":        "ann@example.org",
+		"\"Ann\" <Ann@Example.org>": "Ann@example.org",
+	} {
+		if got := normalizeAddress(in); got != want {
+			t.Errorf("normalizeAddress(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, a := range []string{"ann@example.org", "ann.b+tag@mail.example.co.uk", "jane..doe@example.org",
+		"\"ann smith\"@example.org", "ann@[192.0.2.1]", "ünal@exämple.de"} {
+		if !isValidAddress(a) {
+			t.Errorf("isValidAddress(%q) = false, want true", a)
+		}
+	}
+	for _, a := range []string{"@mx.example.org", "ann@", "ann@localhost", "ann@192.0.2.1", ".ann@example.org",
+		"ann.@example.org", "ann@-example.org", "ann@example..org", "/var/mail/ann@example.org", "|prog@example.org",
+		"ann smith@example.org", "ann@exa mple.org", strings.Repeat("a", 65) + "@example.org"} {
+		if isValidAddress(a) {
+			t.Errorf("isValidAddress(%q) = true, want false", a)
+		}
+	}
+}
+
+// TestDSNRecipientsWithoutBlankLine: a second Original-Recipient in one
+// group starts the next recipient, whose fields are its own.
+func TestDSNRecipientsWithoutBlankLine(t *testing.T) {
+	_, rs := decodeDeliveryStatus("Original-Recipient: rfc822;a@example.org\nFinal-Recipient: rfc822;a@example.org\nAction: failed\nStatus: 5.2.1\n" +
+		"Original-Recipient: rfc822;b@example.org\nFinal-Recipient: rfc822;b@example.org\nAction: failed\nStatus: 5.2.2\n")
+	if len(rs) != 2 || rs[0].OriginalRecipient != "a@example.org" || rs[0].Status != "5.2.1" ||
+		rs[1].Address != "b@example.org" || rs[1].OriginalRecipient != "b@example.org" || rs[1].Status != "5.2.2" {
+		t.Errorf("decodeDeliveryStatus = %+v", rs)
+	}
+}

@@ -44,6 +44,10 @@ type acPattern struct {
 	command bool
 	// dataStage is a dataStagePhrases entry, not a reason
 	dataStage bool
+	// ourSide is an ourSidePhrases entry, not a reason
+	ourSide bool
+	// advice is an adviceMarkers entry: what follows is help text
+	advice bool
 }
 
 // matchSet collects which reasons the text revealed, as bitsets over
@@ -61,6 +65,8 @@ type matchSet struct {
 	command bool
 	// dataStage is set when the refusal answered the message content.
 	dataStage bool
+	// ourSide is set when the text names the sending side.
+	ourSide bool
 }
 
 func (m *phraseMatcher) child(n int32, b byte) int32 {
@@ -144,6 +150,10 @@ func isWordByte(b byte) bool {
 
 // scan matches text (already normalized) against the patterns.
 //
+// Phrases after an advice marker (adviceMarkers) do not count: "rejected
+// due to spam classification. To address this issue: set up SPF records"
+// is spam, and the SPF advice names no failure.
+//
 // A phrase found inside a longer phrase that matched at the same place does
 // not count on its own: "blacklisted url" is about the content, not a
 // blocklist, and "sender address rejected" is not an "address rejected".
@@ -152,6 +162,7 @@ func (m *phraseMatcher) scan(text []byte, pats []acPattern) matchSet {
 	var ms matchSet
 	var buf [16]acMatch
 	found := buf[:0]
+	adviceAt := int32(len(text))
 	cur := int32(0)
 	for i := 0; i < len(text); i++ {
 		b := text[i]
@@ -184,14 +195,20 @@ func (m *phraseMatcher) scan(text []byte, pats []acPattern) matchSet {
 				ms.command = true
 			case p.dataStage:
 				ms.dataStage = true
+			case p.ourSide:
+				ms.ourSide = true
+			case p.advice:
+				if start > 0 && int32(start) < adviceAt {
+					adviceAt = int32(start)
+				}
 			default:
 				found = append(found, acMatch{start: int32(start), end: int32(i + 1), id: id})
 			}
 		}
 	}
 	for j, f := range found {
-		if masked(found, j) {
-			continue
+		if f.start >= adviceAt || masked(found, j) {
+			continue // help text names causes it does not report
 		}
 		p := &pats[f.id]
 		if p.weak {

@@ -13,7 +13,8 @@ package dsn
 //
 // Entries are short and general, the words servers across vendors and
 // languages use (English, German, French, Spanish, Portuguese, Italian, Dutch,
-// Japanese, Russian, Chinese, Korean, Czech, Polish), never whole vendor sentences tuned to one
+// Japanese, Russian, Chinese, Korean, Czech, Polish, Swedish, Danish, Norwegian, Finnish,
+// Turkish, Hungarian), never whole vendor sentences tuned to one
 // sample. Apostrophes are matched in their ASCII form: normalize folds the
 // typographic ones.
 //
@@ -106,6 +107,14 @@ var phraseTables = []phraseTable{
 			"non-existent address", "non-existent mailbox", "nonexistent mailbox",
 			"mailbox has moved", "user has moved", "recipient has moved", "address has moved",
 			"user has left", "no longer accepts mail",
+			// Words of servers the corpus lacks: "550 5.7.1 No mailbox found",
+			// "User not known", "this email address is wrong or no longer
+			// valid", "is not an active address", "does not have a final
+			// email delivery point" (Exchange), "No valid recipients".
+			"no mailbox found", "user not known", "recipient not known", "address not known",
+			"mailbox not known", "not known here", "not known at this", "is wrong or no longer valid",
+			"address is wrong", "not an active address",
+			"final email delivery point", "final delivery point", "no valid recipients",
 			// German
 			"unbekannt", "existiert nicht", "gibt es nicht", "ungültige adresse",
 			"ungueltige adresse", "ungültiger empfänger", "empfänger nicht gefunden",
@@ -115,7 +124,7 @@ var phraseTables = []phraseTable{
 			// French
 			"utilisateur inconnu", "destinataire inconnu", "adresse inconnue",
 			"destinataire invalide", "adresse invalide", "n'existe pas", "n existe pas",
-			"introuvable",
+			"introuvable", "inexistant",
 			// Spanish, Portuguese, Italian
 			"usuario desconocido", "no existe", "destinatario desconocido",
 			"destinatario no válido", "direccion invalida", "dirección inválida",
@@ -125,7 +134,12 @@ var phraseTables = []phraseTable{
 			"destinatario sconosciuto", "non esiste", "indirizzo non valido",
 			"nessun utente",
 			// Dutch
-			"bestaat niet", "onbekende gebruiker",
+			"bestaat niet", "onbekende gebruiker", "onbekende ontvanger",
+			// Swedish, Danish, Norwegian, Finnish, Turkish, Hungarian
+			"okänd mottagare", "finns inte", "ukendt modtager", "findes ikke",
+			"ukjent mottaker", "finnes ikke", "tuntematon vastaanottaja", "ei ole olemassa",
+			"kullanıcı bulunamadı", "alıcı bulunamadı", "böyle bir kullanıcı yok",
+			"ismeretlen címzett", "nem létezik",
 			// Japanese
 			"存在しない", "存在しません", "見つかりません", "宛先不明", "ユーザが存在",
 			"ユーザーが存在", "アドレスが存在", "不明なユーザ",
@@ -175,6 +189,11 @@ var phraseTables = []phraseTable{
 			"discontinued", "user is terminated", "account terminated", "account has been terminated",
 			"expired account", "account expired", "archived recipient", "no longer active",
 			"account not active", "mailbox not active", "user not active", "address not active",
+			// A mailbox its owner abandoned: "mail not collected after 30
+			// days", "this mailbox has been abandoned".
+			"not collected", "not been collected", "uncollected", "been abandoned",
+			"is abandoned", "abandoned mailbox", "abandoned account", "mailbox abandoned",
+			"account abandoned",
 			// German, French, Spanish, Portuguese, Italian
 			"postfach ist deaktiviert", "postfach deaktiviert", "konto ist deaktiviert",
 			"konto deaktiviert", "adresse ist deaktiviert", "konto gesperrt", "postfach gesperrt",
@@ -211,6 +230,12 @@ var phraseTables = []phraseTable{
 			"bad destination system", "host or domain name not found",
 			"dns error", "domain name not found", "no route to this domain",
 			"infodomainnonexistent", "nonexistentdomain",
+			// "domain is not known" over the user table's "is not known";
+			// KDDI writes "doesnt" without its apostrophe.
+			"domain is not known", "domain not known", "host is not known", "host not known",
+			"domain doesnt exist", "domain does not have an mx",
+			// RFC 7505 null MX in the words of the MTAs that honour it.
+			"no smtp service", "accepts no mail",
 			"all relevant mx records point to non-existent hosts",
 			"lookup failure: host", // DragonFly dma: "DNS lookup failure: host example.org not found"
 			// cPanel's Exim, for an address it cannot route: "The account or
@@ -254,6 +279,12 @@ var phraseTables = []phraseTable{
 			"disk quota", "user has too many messages", "mailfolder is full",
 			"mail box full", "quota violation", "over the quota", "exceeds allowed size",
 			"space has been used up", "over its quota", "is over the limit",
+			"mailbox exceeded", // Biglobe: "messages in recipient's mailbox exceeded the local limit"
+			// Exchange's store driver ("QuotaExceededException"), Courier's
+			// "has exceeded his/her disk space limit", WorkMail's storage.
+			"quotaexceeded", "disk space limit", "storage limit",
+			"mailbox is vol", "postbus is vol", "brevlådan är full", "postkassen er fuld",
+			"postkassen er full", "posta kutusu dolu", "postilaatikko on täynnä",
 			// German, French, Spanish, Portuguese, Italian, Dutch
 			"postfach voll", "postfach ist voll", "speicherplatz", "speicher voll",
 			"kontingent überschritten", "quota überschritten",
@@ -402,6 +433,9 @@ var phraseTables = []phraseTable{
 			"unexpected volume", "volume limit", "daily limit", "hourly limit",
 			"daily sending quota", "relay quota", "sending quota", "mail flood",
 			"slow down", "too fast", "sending limit", "receiving limit", "unusual rate",
+			// Limits on how often a client may connect.
+			"connection frequency", "connection rate", "connections per", "connection limit",
+			"frequency limit", "too frequent", "too often",
 			"zu viele", "trop de", "demasiados", "muitas mensagens", "troppi",
 			"слишком много",
 		},
@@ -452,6 +486,15 @@ var phraseTables = []phraseTable{
 			"maximum delivery time", "time limit exceeded", "will be retried",
 			"exceeded the maximum time", "has been delayed", "delivery has been delayed",
 			"failing for a long time", "could not be delivered for", "long failure period",
+			// Retries and queue lifetimes: "Delivery failed 20 attempts",
+			// "aborted after 5 hour(s)", "not reachable within the allowed
+			// queue period".
+			// normalize writes a count as "#", so these need a number
+			// before them; Amazon SES's "(delivery attempts: 0)" closes
+			// every notice and says nothing.
+			"# attempts", "# retries", "# delivery attempts", "attempts failed", "unsuccessful attempts",
+			"retry limit", "retries exceeded", "maximum number of retries", "aborted after",
+			"# hour(s)", "# day(s)", "queue period", "queue lifetime", "not delivered within",
 			"zustellung abgebrochen", "abgelaufen", "délai expiré", "expiré",
 			"caducado", "expirado", "scaduto",
 		},
@@ -469,6 +512,8 @@ var phraseTables = []phraseTable{
 			"wasn't able to establish", "unable to establish", "did not accept our requests to connect",
 			"no answer", "not responding", "network error", "routing loop",
 			"mail loop", "too many hops", "hop count exceeded", "forwarded more than",
+			"loops back to myself", // Postfix: the domain's MX points back at the sender
+
 			"host not found, try again", "name lookup failure", "name server reply", "servfail", "server failure",
 			"temporary failure in name resolution", "read error", "write error", "broken pipe", "tls handshake",
 			"certificate", "dns lookup failure", "temporary dns",
@@ -524,9 +569,7 @@ var phraseTables = []phraseTable{
 		// A local policy of the receiving side refused the message.
 		Reason: ReasonPolicyRejected,
 		Phrases: []string{
-			"policy", "not authorized", "not authorised", "administrative prohibition",
-			"prohibited", "not accepted", "delivery not authorized", "protocol violation",
-			"forbidden", "helo command rejected", "helo rejected", "invalid helo",
+			"administrative prohibition", "protocol violation", "helo command rejected", "helo rejected", "invalid helo",
 			"tls required", "must use tls", "must issue a starttls", "starttls required",
 			"encryption required", "requiretls",
 			"content not accepted", "security issue", "security risk",
@@ -534,9 +577,26 @@ var phraseTables = []phraseTable{
 			// format, not the sender's address (masks "from: header").
 			"addresses in from: header",
 			"service refuse", // La Poste/Orange: "Service refusé", "Service refused, please try later"
-			"richtlinie", "politique", "política", "politica", "ポリシー", "политик",
+			// "mx.example.org is not accepting mail from <list@…>": a
+			// refusal of the sender (masks the host table's "not
+			// accepting mail").
+			"not accepting mail from", "does not accept mail from", "not accept mail from",
+			// A block of one address (the recipient blocked the sender, or
+			// the reverse) is the receiving side's policy, not a listing
+			// of our IP or domain (masks the blocklist table's words).
+			"address that has been blacklisted", "address has been blacklisted",
+			"address is blacklisted", "address that has been blocklisted",
+			"address has been blocklisted", "address is blocklisted", "blacklisted address",
+			"blocklisted address", "blacklisted by the recipient", "blocklisted by the recipient",
+			"blocked by the recipient", "blocked by recipient",
 		},
+		// Generic words: a server says "policy" or "not accepted" about
+		// anything, so they are the text's catch-all and never overrule a
+		// specific status code (see arbitration).
 		Weak: []string{
+			"policy", "not authorized", "not authorised", "prohibited", "not accepted",
+			"delivery not authorized", "forbidden",
+			"richtlinie", "politique", "política", "politica", "ポリシー", "политик",
 			"message filtered", "filtered", "rejected", "reject", "refused", "refuse", "denied", "access denied", "not allowed",
 			"rejete", "rejeté", "refusé", "rechazado", "rejeitado", "abgelehnt",
 			"rifiutato", "拒否", "отклонен",
@@ -557,6 +617,31 @@ var senderStagePhrases = []string{
 	"after helo", "after ehlo", "in reply to helo", "in reply to ehlo", "helo command",
 	"ehlo command", "after starttls",
 	"did not like our mail from",
+}
+
+// ourSidePhrases say that the problem is the sending side's: our HELO/EHLO
+// name, our sending domain, our IP address and its reverse DNS, or the
+// header of the message we sent. A reason that would blame the recipient
+// is then wrong ("504 5.5.2 my name was rejected: Invalid domain name" is
+// our HELO name, not an unknown host; Sendmail's "553 5.1.3 malformed
+// address: <a> may not follow <b>" is a badly formed header in the sent
+// message, not a bad recipient), and becomes a policy rejection (see
+// adjust). Lower case.
+var ourSidePhrases = []string{
+	"my name", "helo name", "ehlo name", "helo/ehlo", "helo host", "ehlo host",
+	"helo hostname", "your helo", "your ehlo", "hostname in helo", "your domain", "sending domain",
+	"your sending", "your ip", "your server", "your mail server", "your reverse dns",
+	"your ptr", "your mta", "client hostname", "may not follow",
+}
+
+// adviceMarkers open the help text servers write after the failure: how to
+// fix it (Google Workspace: "To address this issue: … set up SPF records";
+// Microsoft: "How to Fix It"). The causes and remedies named there are not
+// what happened to this message, so phrases after a marker do not count
+// (phraseMatcher.scan). Lower case.
+var adviceMarkers = []string{
+	"to address this issue", "how to fix it", "how to fix this", "to fix this issue",
+	"to resolve this issue", "what you can do", "what should i do", "what can i do",
 }
 
 // dataStagePhrases say that the server refused the message after the

@@ -12,8 +12,10 @@ import (
 // that mark automatic replies; only then the human-readable text.
 func (c *collector) report() *Report {
 	rep := &Report{
-		Subject: c.top.get("Subject"),
-		From:    c.top.get("From"),
+		Subject:           c.top.get("Subject"),
+		From:              c.top.get("From"),
+		DeliveredTo:       c.deliveredTo(),
+		RecipientsDropped: c.recipientsDropped,
 	}
 	text, inlineOriginal := splitOriginal(string(c.text))
 	human := text.s
@@ -21,7 +23,7 @@ func (c *collector) report() *Report {
 
 	switch {
 	case c.feedback != "" || c.reportType == "feedback-report":
-		c.readFeedback(rep)
+		c.readFeedback(rep, text)
 	case c.readDeliveryStatus(rep, text):
 	case readSESNotification(rep, human):
 	case strings.EqualFold(strings.TrimSpace(c.top.get("X-Apple-Unsubscribe")), "true"):
@@ -62,8 +64,15 @@ func (c *collector) report() *Report {
 // 8-bit bytes, must not make its JSON lossy or its database row invalid.
 func cleanReport(rep *Report) {
 	for _, s := range []*string{&rep.ReportingMTA, &rep.OriginalEnvelopeID, &rep.FeedbackType, &rep.Subject, &rep.From,
-		&rep.Original.MessageID, &rep.Original.From, &rep.Original.To, &rep.Original.Subject} {
+		&rep.Original.MessageID, &rep.Original.From, &rep.Original.Sender, &rep.Original.ReplyTo,
+		&rep.Original.To, &rep.Original.Subject, &rep.Original.ReturnPath} {
 		*s = CleanText(*s)
+	}
+	for i, a := range rep.Original.ListAddresses {
+		rep.Original.ListAddresses[i] = CleanText(a)
+	}
+	for i, a := range rep.DeliveredTo {
+		rep.DeliveredTo[i] = CleanText(a)
 	}
 	for k, v := range rep.Original.Headers {
 		rep.Original.Headers[k] = CleanText(v)
@@ -106,13 +115,7 @@ func isBounceHeader(h headerView) bool {
 	if strings.Contains(ct, "report-type=delivery-status") || strings.Contains(ct, "report-type=\"delivery-status\"") {
 		return true
 	}
-	from := strings.ToLower(h.get("From"))
-	for _, s := range bounceSenders[:5] {
-		if strings.Contains(from, s) {
-			return true
-		}
-	}
-	return false
+	return isMailSystem(h.get("From"), 5)
 }
 
 // readDeliveryStatus reads the RFC 3464 delivery-status parts. Servers that
@@ -143,7 +146,7 @@ func (c *collector) readDeliveryStatus(rep *Report, text bounceText) bool {
 				r.Address = r.OriginalRecipient
 			}
 			if r.Address == "" && len(recips) == 1 {
-				r.Address = c.fallbackRecipient(rep)
+				r.Address = c.fallbackRecipient(rep, text)
 			}
 			rep.Recipients = append(rep.Recipients, r)
 		}
@@ -157,7 +160,7 @@ func (c *collector) readDeliveryStatus(rep *Report, text bounceText) bool {
 
 // readFeedback reads an RFC 5965 abuse report: the complaining recipient is
 // the Original-Rcpt-To field, else the To of the returned original.
-func (c *collector) readFeedback(rep *Report) {
+func (c *collector) readFeedback(rep *Report, text bounceText) {
 	rep.Kind = KindARF
 	var rcpts []string
 	for _, g := range splitFieldGroups(c.feedback) {
@@ -175,7 +178,7 @@ func (c *collector) readFeedback(rep *Report) {
 	if len(rcpts) == 0 {
 		if a := firstAddress(rep.Original.To); a != "" {
 			rcpts = []string{a}
-		} else if a := c.fallbackRecipient(rep); a != "" {
+		} else if a := c.fallbackRecipient(rep, text); a != "" {
 			rcpts = []string{a}
 		}
 	}
@@ -201,10 +204,18 @@ func (c *collector) fillOriginal(rep *Report, inline string) {
 		return
 	}
 	rep.Original = Original{
-		MessageID: h.get("Message-Id"),
-		From:      h.get("From"),
-		To:        h.get("To"),
-		Subject:   h.get("Subject"),
+		MessageID:  h.get("Message-Id"),
+		From:       h.get("From"),
+		Sender:     h.get("Sender"),
+		ReplyTo:    h.get("Reply-To"),
+		To:         h.get("To"),
+		Subject:    h.get("Subject"),
+		ReturnPath: firstAddress(h.get("Return-Path")),
+	}
+	for _, name := range listFields {
+		for _, a := range findAddresses(h.get(name)) {
+			rep.Original.ListAddresses = appendUnique(rep.Original.ListAddresses, a.addr)
+		}
 	}
 	for _, name := range c.opts.CorrelationHeaders {
 		if v := h.get(name); v != "" {
@@ -215,6 +226,10 @@ func (c *collector) fillOriginal(rep *Report, inline string) {
 		}
 	}
 }
+
+// listFields are the RFC 2369 fields of a list message that carry the
+// list's own mail addresses (as mailto: URLs).
+var listFields = []string{"List-Post", "List-Owner", "List-Help", "List-Subscribe", "List-Unsubscribe"}
 
 // parseInlineHeader reads the header block of an original quoted in the
 // text, starting at its first header line.
@@ -242,11 +257,36 @@ func parseInlineHeader(s string, keep map[string]bool) (headerView, bool) {
 	return newHeaderView(h), true
 }
 
-// fallbackRecipient finds the failed recipient when the bounce names none in
-// its report or text: the X-Failed-Recipients header, the single To of the
-// returned original, then a VERP return path the bounce was sent to.
-func (c *collector) fallbackRecipient(rep *Report) string {
+// deliveredToFields are the header fields that name the address a bounce
+// was delivered to, in the order they are looked at.
+var deliveredToFields = []string{"To", "Delivered-To", "X-Original-To", "Envelope-To"}
+
+// deliveredTo returns the addresses the bounce names as delivered to, up to
+// MaxDeliveredTo.
+func (c *collector) deliveredTo() []string {
+	var out []string
+	for _, f := range deliveredToFields {
+		for _, a := range findAddresses(c.top.get(f)) {
+			if len(out) == MaxDeliveredTo {
+				return out
+			}
+			out = appendUnique(out, a.addr)
+		}
+	}
+	return out
+}
+
+// fallbackRecipient finds the failed recipient when the bounce's report
+// names none: the X-Failed-Recipients header, the one address the bounce's
+// own words name (textRecipient), the single To of the returned original,
+// then a VERP return path the bounce was sent to. The original's To comes
+// after the bounce's words: it is what was sent, not what failed, and may
+// stand in only when the bounce names nobody.
+func (c *collector) fallbackRecipient(rep *Report, text bounceText) string {
 	if a := firstAddress(c.top.get("X-Failed-Recipients")); a != "" {
+		return a
+	}
+	if a := c.textRecipient(rep, text); a != "" {
 		return a
 	}
 	if addrs := findAddresses(rep.Original.To); len(addrs) == 1 {
@@ -258,6 +298,27 @@ func (c *collector) fallbackRecipient(rep *Report) string {
 		}
 	}
 	return ""
+}
+
+// textRecipient returns the one valid address the bounce's own words name
+// that is not the sender's, a mail system's or another recipient's of the
+// report; "" when they name none or several.
+func (c *collector) textRecipient(rep *Report, text bounceText) string {
+	exclude := c.senderAddresses(rep)
+	for _, r := range rep.Recipients {
+		exclude[strings.ToLower(r.Address)] = true
+	}
+	found := ""
+	for _, a := range findAddresses(text.s) {
+		if !isValidAddress(a.addr) || isExcluded(a, text.lower, exclude) || strings.EqualFold(a.addr, found) {
+			continue
+		}
+		if found != "" {
+			return ""
+		}
+		found = a.addr
+	}
+	return found
 }
 
 // decodeVERP decodes a VERP return path, "bounces+user=example.org@lists.example.com",
@@ -308,6 +369,13 @@ func (c *collector) finish(rep *Report, r *Recipient, text bounceText) {
 				}
 			}
 		}
+		if !isValidAddress(r.Address) {
+			// A broken field ("rfc822; @mx.example.org"): the bounce's
+			// words may still name the recipient.
+			if a := c.textRecipient(rep, text); a != "" {
+				r.Address = a
+			}
+		}
 	}
 	if r.Action == "" {
 		switch rep.Kind {
@@ -350,16 +418,74 @@ func (c *collector) finish(rep *Report, r *Recipient, text bounceText) {
 		Diagnostic:   r.Diagnostic,
 		FeedbackType: rep.FeedbackType,
 	})
+	if r.Scope == ScopeRecipient && c.namesOnlyUs(rep, r.Diagnostic, r.Address) {
+		// "550-Callout verification failed for <bounces@example.com>":
+		// the reply names our return path (or the original's sender) and
+		// not the recipient, so it is about us, whatever status the
+		// reporting MTA wrote over it (Sendmail writes 5.1.1).
+		r.Classification = ClassificationOf(ReasonBadSenderAddress)
+	}
 	if r.Status == "" {
-		if st := InferStatus(r.Classification, r.SMTPCode); st != "" {
+		st := InferStatus(r.Classification, r.SMTPCode)
+		if st == "" && r.Address != "" && r.Action == ActionFailed {
+			// A failure that names neither cause nor code: the parse
+			// contract still wants a real code, and x.0.0 says no more
+			// than the bounce did.
+			st = "5.0.0"
+		}
+		if st != "" {
 			r.Status, r.StatusInferred = st, true
 		}
 	}
-	if r.Address == "" {
+	switch {
+	case r.Address == "":
 		// The parse contract: without a recipient the reason is unknown,
 		// whatever the words say; there is nobody to suppress or count.
 		r.Classification = ClassificationOf(ReasonUnknown)
+	case r.Verdict == VerdictSuppress || r.Verdict == VerdictSoft:
+		// Address hygiene (DESIGN.md, Authenticity): only a valid mailbox
+		// the bounce names as failed is suppressed or counted. A fragment,
+		// a file or a pipe is no mailbox, and the original's own addresses
+		// (From, Sender, Reply-To, the list's) are the sending side's.
+		if !isValidAddress(r.Address) || c.ownAddress(rep, r.Address) {
+			r.Verdict = VerdictIgnore
+		}
 	}
+}
+
+// namesOnlyUs reports whether a diagnostic names one of the sending side's
+// addresses (senderAddresses) and not the recipient's.
+func (c *collector) namesOnlyUs(rep *Report, diag, addr string) bool {
+	if strings.IndexByte(diag, '@') < 0 {
+		return false
+	}
+	found := findAddresses(diag)
+	ours := false
+	for _, a := range found {
+		if strings.EqualFold(a.addr, addr) {
+			return false
+		}
+		ours = ours || c.senderAddress(rep, a.addr)
+	}
+	return ours
+}
+
+// senderAddress reports whether addr is one of senderAddresses, made once
+// per report.
+func (c *collector) senderAddress(rep *Report, addr string) bool {
+	if c.senders == nil {
+		c.senders = c.senderAddresses(rep)
+	}
+	return c.senders[strings.ToLower(addr)]
+}
+
+// ownAddress reports whether addr is one of the returned original's own
+// addresses (ownAddresses), made once per report.
+func (c *collector) ownAddress(rep *Report, addr string) bool {
+	if c.own == nil {
+		c.own = ownAddresses(rep)
+	}
+	return c.own[strings.ToLower(addr)]
 }
 
 // preferDiagnosticStatus decides whether the status the server's own words

@@ -233,6 +233,12 @@ func leadingReplyCode(s string) int {
 			}
 		}
 		if code := replyCodeAt(s, i); code != 0 {
+			if _, known := replyTable[code]; !known && (i+3 == len(s) || s[i+3] == '\n' || s[i+3] == '\r') {
+				// A number alone at the end of a line is a value
+				// ("Size (in bytes): 512"), unless it is a reply code
+				// servers send (Postfix folds "said: 554" from its text).
+				continue
+			}
 			return code
 		}
 	}
@@ -307,8 +313,9 @@ type addrAt struct {
 }
 
 // normalizeAddress strips what servers wrap around an address ("<...>",
-// quotes, a trailing dot) and lower-cases the domain; the local part is kept
-// as sent (RFC 5321 section 2.4: only the receiving host may fold it).
+// quotes, a trailing dot, an "rfc822;" type, Exchange's X.400 "SMTP="
+// prefix) and lower-cases the domain; the local part is kept as sent (RFC
+// 5321 section 2.4: only the receiving host may fold it).
 func normalizeAddress(a string) string {
 	a = strings.TrimSpace(a)
 	if i := strings.LastIndexByte(a, '<'); i >= 0 {
@@ -317,6 +324,11 @@ func normalizeAddress(a string) string {
 		}
 	}
 	a = strings.Trim(a, " \t<>'.,;:()[]")
+	for _, p := range addressPrefixes {
+		if len(a) > len(p) && asciiEqualFold(a[:len(p)], p) {
+			a = strings.Trim(a[len(p):], " \t<>'.,;:()[]")
+		}
+	}
 	if strings.Count(a, "\"") == 1 {
 		a = strings.Trim(a, "\"") // a stray quote, not a quoted local part
 	} else if strings.HasPrefix(a, "\"") && strings.HasSuffix(a, "\"") {
@@ -328,6 +340,12 @@ func normalizeAddress(a string) string {
 	}
 	return a[:at] + "@" + strings.ToLower(a[at+1:])
 }
+
+// addressPrefixes are what servers write before an address that is not
+// part of it, lower case: the RFC 3464 address type when a field is copied
+// whole, and the SMTP proxy address of Exchange's X.400 and legacy
+// directory forms ("SMTP=user@example.org", "smtp:user@example.org").
+var addressPrefixes = []string{"rfc822;", "smtp=", "smtp:"}
 
 // htmlToText turns an HTML body into plain text good enough for finding
 // addresses and SMTP replies: tags become line breaks or spaces, the common
@@ -384,16 +402,74 @@ var htmlEntities = map[string]string{
 	"lt": "<", "gt": ">", "amp": "&", "quot": "\"", "nbsp": " ", "#39": "'", "apos": "'", "#64": "@",
 }
 
-// isValidAddress reports whether a is a mailbox address as servers print
-// them: a local part, an @, and a domain with a dot (or an address literal).
-// File paths, pipes and source routes are not.
+// isValidAddress reports whether a is a mailbox that can be suppressed: an
+// RFC 5321 Mailbox as servers print it (section 4.1.2), a local part of at
+// most 64 bytes (a dot-atom, or a quoted string) and a domain of at least
+// two labels of letters, digits and hyphens (UTF-8 allowed, RFC 6531), or
+// an address literal. A fragment ("@mx.example.org"), a file path, a pipe,
+// a source route or a bare host are not.
 func isValidAddress(a string) bool {
 	at := strings.LastIndexByte(a, '@')
-	if at <= 0 || at == len(a)-1 || strings.ContainsAny(a, " \t<>,;") || a[0] == '/' || a[0] == '|' || a[0] == '@' {
+	if at <= 0 || at == len(a)-1 || len(a) > 254 || a[0] == '/' || a[0] == '|' {
 		return false
 	}
-	domain := a[at+1:]
-	return strings.Contains(domain, ".") || strings.HasPrefix(domain, "[")
+	return isLocalPart(a[:at]) && isMailDomain(a[at+1:])
+}
+
+// isLocalPart reports an RFC 5321 Local-part: a dot-atom or a quoted string.
+func isLocalPart(l string) bool {
+	if len(l) > 64 {
+		return false
+	}
+	if len(l) >= 2 && l[0] == '"' && l[len(l)-1] == '"' {
+		for i := 1; i < len(l)-1; i++ {
+			if c := l[i]; c < ' ' || c == 0x7f {
+				return false
+			}
+		}
+		return true
+	}
+	// Consecutive dots are kept (RFC 5322 section 4.4, obs-local-part):
+	// lists hold such addresses, and one that a server refuses for its
+	// syntax is suppressed as written.
+	if l[0] == '.' || l[len(l)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		if c := l[i]; !isAddrByte(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isMailDomain reports an RFC 5321 Domain of at least two labels, or an
+// address literal in brackets.
+func isMailDomain(d string) bool {
+	if strings.HasPrefix(d, "[") {
+		return strings.HasSuffix(d, "]") && len(d) > 2
+	}
+	if len(d) > 253 || !strings.Contains(d, ".") {
+		return false
+	}
+	labels, allDigits := 0, true
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		allDigits = true
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !isAlnum(c) && c != '-' && c != '_' && c < 0x80 {
+				return false
+			}
+			allDigits = allDigits && isDigit(c)
+		}
+		labels++
+	}
+	// A top-level label of digits is an IP address written without its
+	// brackets, not a domain.
+	return labels >= 2 && !allDigits
 }
 
 // asciiLower lower-cases the ASCII letters of s and leaves every other byte

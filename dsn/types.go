@@ -134,14 +134,42 @@ type Report struct {
 	// Recipients holds one entry per recipient the message reports on, in
 	// the order they appear. It may be empty when none could be found.
 	Recipients []Recipient
+
+	// RecipientsDropped counts the recipients the message reports on
+	// beyond what the parser keeps (the delivery-status parts are read up
+	// to a bound, whatever their size): they are not in Recipients.
+	RecipientsDropped int
+
+	// DeliveredTo holds the addresses the bounce itself was delivered to,
+	// as its header names them: To (MTAs address a bounce to the envelope
+	// sender), Delivered-To, X-Original-To and Envelope-To, in that order,
+	// without repeats, at most MaxDeliveredTo of them. A signed return path
+	// is looked for there. Like everything in a bounce, they are claims.
+	DeliveredTo []string
 }
+
+// MaxDeliveredTo bounds Report.DeliveredTo: a header naming thousands of
+// addresses must not cost thousands of signature checks.
+const MaxDeliveredTo = 8
 
 // Original describes the returned original message.
 type Original struct {
 	MessageID string
 	From      string
-	To        string
-	Subject   string
+	// Sender and ReplyTo are the original's Sender and Reply-To fields:
+	// like From, they name our side, never a failed recipient.
+	Sender  string
+	ReplyTo string
+	// ListAddresses are the mail addresses of the original's List-Post,
+	// List-Owner, List-Help, List-Subscribe and List-Unsubscribe fields
+	// (RFC 2369): a list's own addresses, never a failed recipient.
+	ListAddresses []string
+	To            string
+	Subject       string
+	// ReturnPath is the returned original's Return-Path address, without
+	// angle brackets: where a complaint (ARF) finds the signed return path
+	// the original was sent with.
+	ReturnPath string
 	// Headers holds the configured correlation headers found in the
 	// original (canonical header name to first value).
 	Headers map[string]string
@@ -198,6 +226,10 @@ type Result struct {
 	OriginalMessageID string            `json:"original_message_id,omitempty"`
 	OriginalFrom      string            `json:"original_from,omitempty"`
 	OriginalHeaders   map[string]string `json:"original_headers,omitempty"`
+	// RecipientsDropped is the report's RecipientsDropped, on each of its
+	// results: the message named that many more recipients than it has
+	// results.
+	RecipientsDropped int `json:"recipients_dropped,omitempty"`
 }
 
 // Results flattens the report into one Result per recipient, the shape of the
@@ -212,6 +244,7 @@ func (r *Report) Results() []Result {
 		OriginalMessageID: r.Original.MessageID,
 		OriginalFrom:      r.Original.From,
 		OriginalHeaders:   r.Original.Headers,
+		RecipientsDropped: r.RecipientsDropped,
 	}
 	if len(r.Recipients) == 0 {
 		res := base

@@ -557,6 +557,12 @@ func (w *Watcher) setOutcome(msg *store.Message, rep *dsn.Report, perr error) {
 	default:
 		msg.Outcome, msg.Report = store.OutcomeProcessed, rep
 	}
+	if rep != nil && rep.RecipientsDropped > 0 {
+		// Never a silent drop: the parser keeps a bounded number of
+		// recipients, and a bounce naming more is worth a look.
+		w.log.Warn("the bounce names more recipients than the parser keeps: the rest are not recorded",
+			"message_id", msg.MessageID, "recipients", len(rep.Recipients), "recipients_dropped", rep.RecipientsDropped)
+	}
 }
 
 // headerSniffLimit bounds the copy of a message's beginning kept to read its

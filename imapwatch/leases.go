@@ -163,7 +163,6 @@ type coordinator struct {
 	failures    int       // heartbeats failed in a row
 
 	losses, takeOvers atomic.Uint64
-	held              atomic.Int64
 }
 
 // run registers the replica, waits one heartbeat so that replicas started
@@ -185,7 +184,7 @@ func (c *coordinator) run(ctx context.Context, knock func(*slot)) {
 		case <-time.After(wait):
 		}
 		c.heartbeat(ctx, knock)
-		wait = c.beat*9/10 + rand.N(c.beat/5+1)
+		wait = c.beat*4/5 + rand.N(c.beat/5+1) // at most one interval: the take-over bound holds
 	}
 }
 
@@ -269,7 +268,6 @@ func (c *coordinator) heartbeat(ctx context.Context, knock func(*slot)) {
 			knock(s)
 		}
 	}
-	c.held.Store(int64(len(c.heldLeases())))
 }
 
 // heldLeases returns the leases held now.
@@ -309,7 +307,14 @@ func (c *coordinator) endAll(cause error) {
 			c.log.Warn("lease given up: it could not be renewed in time", "mailbox", l.Mailbox, "generation", l.Generation)
 		}
 	}
-	c.held.Store(0)
+}
+
+// refused ends lease l of slot s after the database refused one of its
+// batches (store.ErrLeaseLost): another replica has the mailbox now.
+func (c *coordinator) refused(s *slot, l store.Lease) {
+	if s.end(l.Generation, errLeaseLost) {
+		c.losses.Add(1)
+	}
 }
 
 // passEnded releases the slot's lease when it was to be handed over.
@@ -324,7 +329,6 @@ func (c *coordinator) passEnded(ctx context.Context, s *slot) {
 	if err := c.leases.ReleaseLeases(context.WithoutCancel(ctx), []store.Lease{l}); err != nil {
 		c.log.Info("cannot release a lease; it expires on its own", "mailbox", l.Mailbox, "err", err)
 	}
-	c.held.Add(-1)
 }
 
 // retire frees this replica's leases and heartbeat row on shutdown, so the
@@ -338,12 +342,11 @@ func (c *coordinator) retire() {
 	for _, l := range c.heldLeases() {
 		c.slots[l.Mailbox].end(l.Generation, context.Canceled)
 	}
-	c.held.Store(0)
 }
 
 // stats returns the lease counters.
 func (c *coordinator) stats() LeaseStats {
-	return LeaseStats{Replica: c.replica, Held: int(c.held.Load()), Losses: c.losses.Load(), TakeOvers: c.takeOvers.Load()}
+	return LeaseStats{Replica: c.replica, Held: len(c.heldLeases()), Losses: c.losses.Load(), TakeOvers: c.takeOvers.Load()}
 }
 
 // owners lists the replicas the released leases go to.

@@ -1,6 +1,7 @@
 package imapwatch
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"testing"
@@ -90,5 +91,36 @@ func TestObserverSeesPassesAndBatches(t *testing.T) {
 	}
 	if n := len(obs.batches); n != st.Batches {
 		t.Errorf("%d batches observed after a failed commit, want still %d", n, st.Batches)
+	}
+}
+
+// TestObserverSeesSchedulerPasses: the passes the Scheduler runs, under
+// its leases, are reported like those of Pass.
+func TestObserverSeesSchedulerPasses(t *testing.T) {
+	ms := startMemServer(t, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapMove: {}, imap.CapUIDPlus: {}})
+	c := ms.client(t)
+	fill(t, c, "INBOX", 0, 3)
+	obs := &observed{}
+	opts := testOptions(t)
+	opts.Observer = obs
+	leases := newMemLeases()
+	opts.Leases, opts.Replica = leases, "me"
+	w := New(ms.mailbox(t, "INBOX"), newMemRecorder(), opts)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() {
+		done <- NewScheduler([]*Watcher{w}, opts.Logger, SchedulerOptions{Leases: leases, Replica: "me", TakeoverAfter: 400 * time.Millisecond}).Run(ctx)
+	}()
+	waitUntil(t, 10*time.Second, "the scheduler's first pass to be observed", func() bool {
+		obs.mu.Lock()
+		defer obs.mu.Unlock()
+		return len(obs.passes) > 0
+	})
+	cancel()
+	<-done
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if p := obs.passes[0]; p.mailbox != w.Name() || p.err != nil || p.skipped {
+		t.Errorf("observed %+v, want a successful pass over %s", p, w.Name())
 	}
 }

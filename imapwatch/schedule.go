@@ -32,6 +32,7 @@ type Scheduler struct {
 	log      *slog.Logger
 	opts     SchedulerOptions
 	coord    *coordinator // nil without leases
+	slots    []*slot      // one per watcher, in order
 }
 
 // SchedulerOptions tunes a Scheduler. The zero value works every mailbox in
@@ -53,11 +54,18 @@ type SchedulerOptions struct {
 
 // NewScheduler returns a scheduler for the watchers. logger must not be nil.
 func NewScheduler(watchers []*Watcher, logger *slog.Logger, opts SchedulerOptions) *Scheduler {
-	s := &Scheduler{watchers: watchers, log: logger, opts: opts}
+	s := &Scheduler{watchers: watchers, log: logger, opts: opts, slots: make([]*slot, len(watchers))}
+	for i, w := range watchers {
+		s.slots[i] = newSlot(w)
+	}
 	if opts.Leases != nil {
 		ttl, beat := leaseTimes(opts.TakeoverAfter)
 		s.coord = &coordinator{leases: opts.Leases, replica: opts.Replica, ttl: ttl, beat: beat,
 			slots: map[string]*slot{}, log: logger.With("replica", opts.Replica)}
+		for _, sl := range s.slots {
+			s.coord.slots[sl.w.m.Name] = sl
+			s.coord.names = append(s.coord.names, sl.w.m.Name)
+		}
 	}
 	return s
 }
@@ -107,12 +115,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if s.opts.MaxParallel > 0 {
 		sem = make(chan struct{}, s.opts.MaxParallel)
 	}
-	slots := make([]*slot, len(s.watchers))
 	knocks := map[*slot]func(){}
 	var wg sync.WaitGroup
 	for i, w := range s.watchers {
-		sl := newSlot(w)
-		slots[i] = sl
+		sl := s.slots[i]
 		interval := intervals[i]
 		kick := make(chan struct{}, 1)
 		knock := func() {
@@ -133,9 +139,6 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		if s.coord == nil {
 			sl.grant(ctx, store.Lease{Mailbox: w.m.Name, Replica: s.opts.Replica})
 			knock() // first pass at start
-		} else {
-			s.coord.slots[w.m.Name] = sl
-			s.coord.names = append(s.coord.names, w.m.Name)
 		}
 		wg.Go(func() { s.worker(ctx, sl, kick, sem, interval) })
 		if w.m.Idle {
@@ -206,6 +209,9 @@ func (s *Scheduler) worker(ctx context.Context, sl *slot, kick <-chan struct{}, 
 			continue
 		}
 		err := w.safePass(lctx, l)
+		if s.coord != nil && errors.Is(err, store.ErrLeaseLost) {
+			s.coord.refused(sl, l)
+		}
 		leaseEnded := lctx.Err() != nil
 		if s.coord != nil {
 			s.coord.passEnded(ctx, sl)

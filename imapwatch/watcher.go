@@ -65,7 +65,7 @@ type Options struct {
 // *metrics.Metrics (cmd/bounced/internal/metrics) implements it.
 type Observer interface {
 	// ObservePass is called after every pass over mailbox: its duration,
-	// whether it was skipped (another replica held the lock) and its error.
+	// whether it was skipped (another replica held the lease) and its error.
 	ObservePass(mailbox string, d time.Duration, skipped bool, err error)
 	// ObserveBatch is called after a batch of mailbox was committed: how
 	// long the recorder took, and what it recorded.
@@ -236,6 +236,9 @@ func (w *Watcher) passUnder(ctx context.Context, l store.Lease) (Stats, error) {
 	w.setRunning(true)
 	st, err := w.pass(ctx, l)
 	st.Duration = time.Since(start)
+	if w.opts.Observer != nil {
+		w.opts.Observer.ObservePass(w.m.Name, st.Duration, st.Skipped, err)
+	}
 	if err != nil && (errors.Is(err, store.ErrLeaseLost) || errors.Is(context.Cause(ctx), errLeaseLost) ||
 		errors.Is(context.Cause(ctx), errHandedOver) || errors.Is(context.Cause(ctx), errLeasesStale)) {
 		w.finish(st, nil)

@@ -337,3 +337,61 @@ func TestLiftedAddressNeedsAVerifiedBounce(t *testing.T) {
 		t.Errorf("renewal by an unsigned bounce: %+v", sp)
 	}
 }
+
+// TestHeldAreNotAnnouncedUntilReleased: webhooks hear of a suppression by
+// NOTIFY and read it from the change feed (Changes). A held one reaches
+// neither; once released, it reaches both.
+func TestHeldAreNotAnnouncedUntilReleased(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	clk := newClock(t0)
+	s := newTestStore(t, WithClock(clk.Now))
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+SuppressionChannel); err != nil {
+		t.Fatal(err)
+	}
+	b := batchOf(flood(1, "n", t0, 3))
+	b.Limits = Limits{PerMessage: 1}
+	mustWrite(t, s, b)
+	clk.Add(time.Minute)
+	if _, err := s.ReleaseHeld(ctx, HeldSelection{Addresses: []string{"n2@flood.example"}}, "alice", "checked"); err != nil {
+		t.Fatal(err)
+	}
+	var heard []string
+	for len(heard) < 2 {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			t.Fatalf("waiting for notifications (have %v): %v", heard, err)
+		}
+		heard = append(heard, n.Payload)
+	}
+	if !slices.Equal(heard, []string{"n0@flood.example", "n2@flood.example"}) {
+		t.Errorf("notifications = %v, want n0 (in force) then n2 (released)", heard)
+	}
+	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancelShort()
+	if n, err := conn.Conn().WaitForNotification(short); err == nil {
+		t.Errorf("notification for %q, which is held", n.Payload)
+	}
+
+	// The feed: changes are read once every older transaction of the
+	// (shared) server has ended; wait for the two.
+	var fed []string
+	for deadline := time.Now().Add(20 * time.Second); len(fed) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		changes, _, err := s.Changes(ctx, ChangePosition{}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fed = fed[:0]
+		for _, c := range changes {
+			fed = append(fed, string(c.Kind)+" "+c.Address)
+		}
+	}
+	if !slices.Equal(fed, []string{"suppressed n0@flood.example", "suppressed n2@flood.example"}) {
+		t.Errorf("change feed = %v, want n0 and n2 suppressed, not the held n1", fed)
+	}
+}

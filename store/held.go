@@ -181,6 +181,16 @@ func (s *Store) ReleaseHeld(ctx context.Context, sel HeldSelection, actor, note 
 	var res ReleaseResult
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		res = ReleaseResult{Released: []string{}}
+		// Suppression rows first, then held ones: the order WriteBatch
+		// locks them in.
+		if _, err := tx.Exec(ctx, `
+			SELECT 1 FROM suppressions
+			WHERE lower(address) IN (SELECT lower(address) FROM held_suppressions
+				WHERE $2 OR lower(address) = ANY(SELECT lower(a) FROM unnest($1::text[]) AS a))
+			ORDER BY lower(address)
+			FOR UPDATE`, sel.normalized(), sel.All); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, releaseHeld, now, sel.normalized(), sel.All, actor, note)
 		if err != nil {
 			return err

@@ -115,18 +115,32 @@ type SenderIncident struct {
 }
 
 // SenderIncidents returns the sender-side failures of the last 7 days
-// grouped by recipient domain, reporting MTA and reason, those of the last
-// 24 hours first, at most limit.
+// (this UTC day and the 6 before, from reputation_daily) grouped by
+// recipient domain, reporting MTA and reason, with the count of the last
+// 24 hours (exact, from the events), those of the last 24 hours first, at
+// most limit.
 func (s *Store) SenderIncidents(ctx context.Context, limit int) ([]SenderIncident, error) {
 	now := s.clock()
 	rows, err := s.pool.Query(ctx, `
-		SELECT recipient_domain, reporting_mta, reason,
-			count(*) FILTER (WHERE occurred_at > $2), count(*), max(occurred_at)
-		FROM bounce_events
-		WHERE scope = 'sender' AND occurred_at > $1
-		GROUP BY 1, 2, 3
+		WITH week AS (
+			SELECT r.recipient_domain, r.reporting_mta, r.reason::text AS reason,
+				sum(r.incidents)::bigint AS n, max(r.last_seen) AS last_seen
+			FROM reputation_daily AS r JOIN reasons AS rs ON rs.reason = r.reason AND rs.scope = 'sender'
+			WHERE r.day >= $1::date
+			GROUP BY 1, 2, 3
+		), day AS (
+			-- reputation_daily keys the reporting MTA lower-cased, without a
+			-- trailing dot (store.reputation); the events keep it as sent.
+			SELECT recipient_domain, lower(rtrim(btrim(reporting_mta), '.')) AS reporting_mta, reason::text AS reason,
+				count(*) AS n
+			FROM bounce_events
+			WHERE scope = 'sender' AND occurred_at > $2
+			GROUP BY 1, 2, 3
+		)
+		SELECT w.recipient_domain, w.reporting_mta, w.reason, coalesce(d.n, 0), greatest(w.n, coalesce(d.n, 0)), w.last_seen
+		FROM week AS w LEFT JOIN day AS d USING (recipient_domain, reporting_mta, reason)
 		ORDER BY 4 DESC, 5 DESC, 1, 2, 3
-		LIMIT $3`, now.Add(-7*24*time.Hour), now.Add(-24*time.Hour), limit)
+		LIMIT $3`, s.today().AddDate(0, 0, -6), now.Add(-24*time.Hour), limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading sender-side incidents: %w", err)
 	}

@@ -123,8 +123,8 @@ func (m *mailbox) deliver(t *testing.T, rcpt string, msg []byte) {
 	}
 }
 
-// once runs `bounced once` over the folder and returns its log.
-func (m *mailbox) once(t *testing.T, db string) string {
+// once runs `bounced once` over the folder and returns its output and log.
+func (m *mailbox) once(t *testing.T, db string) (stdout, log string) {
 	t.Helper()
 	code, out, errOut := once(t, m.cfg, db)
 	if code != 0 {
@@ -133,7 +133,7 @@ func (m *mailbox) once(t *testing.T, db string) string {
 	if left := folderCount(t, m.d.client(t), m.folder); left != 0 {
 		t.Fatalf("%d messages left in %s after bounced once", left, m.folder)
 	}
-	return errOut
+	return out, errOut
 }
 
 // dbInt runs a query returning one integer against the test database.
@@ -161,7 +161,7 @@ func TestE2EForgedDSNHeld(t *testing.T) {
 	db := migratedDatabase(t)
 	rcpts := recipients("victim", 10000)
 	m.deliver(t, m.d.user+"@example.test", dsnMessage(m.d.user+"@example.test", "forged-"+rand.Text()[:8], rcpts))
-	log := m.once(t, db)
+	out, log := m.once(t, db)
 
 	events := dbInt(t, db, `SELECT count(*) FROM bounce_events WHERE verdict = 'suppress'`)
 	inForce := dbInt(t, db, `SELECT count(*) FROM current_suppressions`)
@@ -184,6 +184,15 @@ func TestE2EForgedDSNHeld(t *testing.T) {
 	if c := strings.Count(log, "suppressions held by the brake"); c != 1 || !strings.Contains(log, "level=WARN") ||
 		!strings.Contains(log, fmt.Sprintf("held_per_message=%d", held)) {
 		t.Errorf("want one WARN line with held_per_message=%d, got %d:\n%s", held, c, lastLines(log, 10))
+	}
+
+	// Never a silent drop: the log says how many the parser did not keep.
+	if want := fmt.Sprintf("recipients_dropped=%d", 10000-events); !strings.Contains(log, "more recipients than the parser keeps") ||
+		!strings.Contains(log, want) {
+		t.Errorf("the log does not say %s:\n%s", want, lastLines(log, 10))
+	}
+	if !strings.Contains(out, fmt.Sprintf("; %d new suppression(s) held by the brake", held)) {
+		t.Errorf("the summary does not say how many were held: %s", out)
 	}
 
 	// The held ones can be listed and released by hand.
@@ -210,7 +219,7 @@ func TestE2EHourlyLimitAcrossPasses(t *testing.T) {
 		t.Fatalf("first pass: %d in force, %d held; want 100 and 10", in, held)
 	}
 	m.deliver(t, to, dsnMessage(to, "h3-"+rand.Text()[:8], recipients("third", 50)))
-	log := m.once(t, db) // another process: only 20 left of the 120
+	_, log := m.once(t, db) // another process: only 20 left of the 120
 	in := dbInt(t, db, `SELECT count(*) FROM current_suppressions`)
 	perHour := dbInt(t, db, `SELECT count(*) FROM held_suppressions WHERE held_by = 'per_hour'`)
 	if in != 120 || perHour != 30 {
@@ -247,7 +256,7 @@ func TestE2ELiftedNotResuppressedByUnsignedBounce(t *testing.T) {
 	}
 	time.Sleep(10 * time.Millisecond) // the new bounce arrives after the lift
 	m.deliver(t, to, dsnMessage(to, "l2-"+rand.Text()[:8], []string{alice}))
-	log := m.once(t, db)
+	_, log := m.once(t, db)
 	if n := dbInt(t, db, `SELECT count(*) FROM current_suppressions WHERE address = $1`, alice); n != 0 {
 		t.Errorf("an unsigned bounce suppressed a lifted address again")
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/bounced/bounced/config"
 )
@@ -49,6 +50,21 @@ func loadConfig(w io.Writer, path string, uses config.Uses) *config.Config {
 	return cfg
 }
 
+// warnForgeryTo writes a warning for each mailbox whose suppressions can
+// be forged (config.Mailbox.ForgeryWarning).
+func warnForgeryTo(w io.Writer, cfg *config.Config) {
+	for _, m := range cfg.Mailboxes {
+		if msg := m.ForgeryWarning(); msg != "" {
+			fmt.Fprintf(w, "warning: %s\n", msg)
+		}
+	}
+}
+
+// formatDays writes a whole number of days as the configuration does, 30d.
+func formatDays(d time.Duration) string {
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+}
+
 func runCheckConfig(ctx context.Context, e env, args []string) int {
 	fs := newFlagSet(e, "check-config", "", "Checks the configuration file, the cron schedules, that every secret and CA\nfile can be read and that DATABASE_URL is set. Prints every problem found;\nexit status 1 if there is any, else the connections the replicas will use.\nConnects to nothing.")
 	path := configFlag(fs)
@@ -58,14 +74,23 @@ func runCheckConfig(ctx context.Context, e env, args []string) int {
 	}
 	cfg := loadConfig(e.stderr, *path, config.Uses{Database: true, Daemon: true})
 	if cfg == nil {
+		// The warnings still count while the problems are fixed.
+		if partial, _ := config.Load(*path); partial != nil {
+			warnForgeryTo(e.stderr, partial)
+		}
 		return 1
 	}
+	warnForgeryTo(e.stderr, cfg)
 	fmt.Fprintf(e.stdout, "%s: OK, %d mailbox(es)\n", *path, len(cfg.Mailboxes))
 	for _, m := range cfg.Mailboxes {
 		fmt.Fprintf(e.stdout, "  %s: %s@%s %s (tls %s, auth %s), schedule %q, idle %v, disposition %s\n",
 			m.Name, m.Username, m.Address, m.Folder, m.TLS, m.Auth, m.Schedule, m.Idle, m.Disposition)
 		fmt.Fprintf(e.stdout, "    brake: at most %s new suppressions per message and %s per hour; beyond, they are held\n",
 			brakeLimit(m.MaxSuppressionsPerMessage), brakeLimit(m.MaxSuppressionsPerHour))
+		if m.ReturnPathKeys.Configured() {
+			fmt.Fprintf(e.stdout, "    return path %s, signed (valid %s), unsigned bounces: %s\n",
+				m.ReturnPath, formatDays(m.ReturnPathMaxAge), m.UnsignedBounces)
+		}
 	}
 	for _, w := range cfg.Webhooks {
 		fmt.Fprintf(e.stdout, "  webhook %s: %s, batch_size %d, timeout %s, poll_interval %s, start %s\n",

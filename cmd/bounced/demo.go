@@ -46,8 +46,14 @@ func runDemo(ctx context.Context, e env, args []string) int {
 		"parsed, classified and recorded, then moved to Processed or Unrecognized.\n"+
 		"With a database (--database-url or DATABASE_URL) the records go to PostgreSQL\n"+
 		"(the schema is migrated first) and the suppression list is printed; without\n"+
-		"one they are kept in memory and printed.")
+		"one they are kept in memory and printed.\n\n"+
+		"With --serve (the default when stdin is a terminal) the demo then serves the\n"+
+		"status page for its data on --listen until Ctrl-C, signed in with a token it\n"+
+		"prints. Without a database it starts a throw-away PostgreSQL for that where\n"+
+		"PostgreSQL's initdb is installed (removed when the demo ends).")
 	dbURL := databaseFlag(fs)
+	serve := fs.Bool("serve", interactive(e.stdin), "store the results and serve the status page until Ctrl-C (default: when stdin is a terminal)")
+	listen := fs.String("listen", "127.0.0.1:8080", "address of the status page with --serve")
 	if _, code, stop := parseFlags(fs, args, 0); stop {
 		return code
 	}
@@ -55,6 +61,21 @@ func runDemo(ctx context.Context, e env, args []string) int {
 		*dbURL = os.Getenv("DATABASE_URL")
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if *dbURL == "" && *serve {
+		cluster, err := demoCluster(ctx, e)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "bounced demo: %v\n", err)
+			return 1
+		}
+		if cluster != nil {
+			defer func() {
+				if err := cluster.stop(); err != nil {
+					fmt.Fprintf(e.stderr, "bounced demo: %v\n", err)
+				}
+			}()
+			*dbURL = cluster.URL
+		}
+	}
 
 	srv, err := startDemoServer(ctx)
 	if err != nil {
@@ -96,7 +117,8 @@ func runDemo(ctx context.Context, e env, args []string) int {
 		BatchSize:   5,
 	}
 	mailbox.ProcessedFolder, mailbox.UnrecognizedFolder = "Processed", "Unrecognized"
-	stats, err := imapwatch.New(mailbox, rec, imapwatch.Options{Logger: logger}).Pass(ctx)
+	watcher := imapwatch.New(mailbox, rec, imapwatch.Options{Logger: logger})
+	stats, err := watcher.Pass(ctx)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "bounced demo: %v\n", err)
 		return 1
@@ -118,7 +140,27 @@ func runDemo(ctx context.Context, e env, args []string) int {
 		return 0
 	}
 	fmt.Fprintln(e.stdout, "\nSuppression list in PostgreSQL:")
-	return runSuppressions(ctx, e, []string{"list", "--database-url", *dbURL})
+	if code := runSuppressions(ctx, e, []string{"list", "--database-url", *dbURL}); code != 0 || !*serve {
+		return code
+	}
+	return serveDemo(ctx, e, st, *listen, watcherStatus{watcher}, demoServing)
+}
+
+// demoServing, when set (by tests), is told where the demo serves its
+// status page and with which token.
+var demoServing func(addr, token string)
+
+// demoCluster starts a throw-away PostgreSQL for a demo without a
+// database, or returns nil (and says why) where PostgreSQL is not
+// installed: the demo then keeps its results in memory.
+func demoCluster(ctx context.Context, e env) (*tempCluster, error) {
+	bin := findInitdb()
+	if bin == "" {
+		fmt.Fprintln(e.stderr, "bounced demo: no database named and PostgreSQL is not installed (no initdb): the results are printed, not served")
+		return nil, nil
+	}
+	fmt.Fprintf(e.stdout, "Starting a throw-away PostgreSQL (%s) for the demo...\n", bin)
+	return startTempCluster(ctx, bin)
 }
 
 // demoServer is go-imap's in-process server on a loopback port, with one

@@ -40,6 +40,7 @@ var commands = []command{
 	{"explain", "explain a status code, reply code or reason (--lang en|de)", runExplain},
 	{"run", "run the daemon: every mailbox on its schedule; health checks, HTTP API, metrics", runDaemon},
 	{"once", "work every mailbox once and exit (for cron jobs); --fetch-only measures IMAP alone", runOnce},
+	{"return-path", "sign envelope senders for recipients, or verify one (sign|verify)", runReturnPath},
 	{"check-config", "validate the configuration file and everything it refers to", runCheckConfig},
 	{"healthcheck", "ask a running daemon on this host whether it is up (container HEALTHCHECK)", runHealthcheck},
 	{"migrate", "apply the database migrations", runMigrate},

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bounced/bounced/authenticity"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
 )
@@ -53,10 +54,20 @@ func runOnce(ctx context.Context, e env, args []string) int {
 		st  imapwatch.Stats
 		err error
 	}
+	warnForgery(cfg, logger)
 	results := make([]result, len(cfg.Mailboxes))
 	var wg sync.WaitGroup
 	for i, m := range cfg.Mailboxes {
-		w := imapwatch.New(m, rec, watcherOptions(cfg, rec, logger, *fetchOnly))
+		opts, err := watcherOptions(cfg, m, rec, logger, *fetchOnly)
+		if err != nil {
+			logger.Error("cannot read the mailbox's return-path keys", "mailbox", m.Name, "err", err)
+			return 1
+		}
+		// A name of its own: a `bounced run` of this host skips nothing
+		// for it, and it takes no lease from one (it skips the mailboxes
+		// one holds).
+		opts.Replica += "/once"
+		w := imapwatch.New(m, rec, opts)
 		wg.Go(func() {
 			st, err := w.Pass(ctx)
 			results[i] = result{st, err}
@@ -112,15 +123,38 @@ func summary(st imapwatch.Stats, fetchOnly bool) string {
 		return fmt.Sprintf("fetched %d message(s), %d bytes in %s (%.0f msg/s)",
 			st.Messages, st.Bytes, st.Duration.Round(time.Millisecond), rate)
 	}
-	return fmt.Sprintf("%d message(s): %d processed, %d unrecognized, %d failed, %d already recorded; %d batch(es) in %s (%.0f msg/s)",
+	line := fmt.Sprintf("%d message(s): %d processed, %d unrecognized, %d failed, %d already recorded; %d batch(es) in %s (%.0f msg/s)",
 		st.Messages, st.Processed, st.Unrecognized, st.Failed, st.Duplicates, st.Batches, st.Duration.Round(time.Millisecond), rate)
+	if st.Held > 0 {
+		line += fmt.Sprintf("; %d new suppression(s) held by the brake (bounced suppressions held)", st.Held)
+	}
+	return line
 }
 
-// watcherOptions are the options every watcher of a process shares.
-func watcherOptions(cfg *config.Config, rec imapwatch.Recorder, logger *slog.Logger, fetchOnly bool) imapwatch.Options {
+// watcherOptions are the options of m's watcher: those every watcher of a
+// process shares, and the parser with m's authenticity policy (the one
+// `bounced parse -config -mailbox` uses too).
+func watcherOptions(cfg *config.Config, m config.Mailbox, rec imapwatch.Recorder, logger *slog.Logger, fetchOnly bool) (imapwatch.Options, error) {
 	leases, _ := rec.(imapwatch.Leaser) // the PostgreSQL store has leases; test recorders need none
-	return imapwatch.Options{Logger: logger, FetchOnly: fetchOnly, ShutdownGrace: cfg.ShutdownTimeout, AfterCommit: afterCommit,
+	opts := imapwatch.Options{Logger: logger, FetchOnly: fetchOnly, ShutdownGrace: cfg.ShutdownTimeout, AfterCommit: afterCommit,
 		Leases: leases, Replica: cfg.ReplicaName(), TakeoverAfter: cfg.TakeoverAfter}
+	pol, err := authenticity.ForMailbox(&m)
+	if err != nil {
+		return opts, err
+	}
+	opts.Parse = pol.Parse
+	return opts, nil
+}
+
+// warnForgery logs, once per mailbox at start, that suppressions from its
+// bounces can be forged: it has no return-path key, or trusts unsigned
+// bounces.
+func warnForgery(cfg *config.Config, logger *slog.Logger) {
+	for _, m := range cfg.Mailboxes {
+		if w := m.ForgeryWarning(); w != "" {
+			logger.Warn(w, "mailbox", m.Name)
+		}
+	}
 }
 
 // newLogger builds the process's logger: text or JSON on stderr, the format

@@ -17,11 +17,12 @@ import (
 	"github.com/bounced/bounced/cmd/bounced/internal/statuspage"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
+	"github.com/bounced/bounced/returnpath"
 	"github.com/bounced/bounced/store"
 )
 
 func runDaemon(ctx context.Context, e env, args []string) int {
-	fs := newFlagSet(e, "run", "", "Runs the daemon: every mailbox on its schedule (and IDLE where configured)\nuntil SIGTERM or SIGINT, serving /healthz and /readyz. DATABASE_URL names the\nPostgreSQL database.\n\nWith api_token_env or api_token_file in the configuration it also serves the\nHTTP API on the same address, each request with \"Authorization: Bearer TOKEN\":\n  GET    /v1/suppressions?limit=N&cursor=C&since=RFC3339   a page of the list\n  GET    /v1/suppressions/ADDRESS                          one address (404: not suppressed)\n  POST   /v1/suppressions/check  {\"addresses\": [...]}      bulk check\n  GET    /v1/suppressions.csv                              the whole list as CSV\n  POST   /v1/suppressions  {\"address\", \"reason\", \"note\"}   suppress by hand\n  DELETE /v1/suppressions/ADDRESS?reason=TEXT              lift (audited)\n  GET    /v1/openapi.json                                  the OpenAPI 3.1 description\n  GET    /metrics                                          Prometheus metrics\n\nand the status page at / (sign in with the API token, or send the same\nAuthorization header): bounces by reason, sender-side incidents and their\nfix, recipient domains, the suppression list, the mailboxes; English and German.")
+	fs := newFlagSet(e, "run", "", "Runs the daemon: every mailbox on its schedule (and IDLE where configured)\nuntil SIGTERM or SIGINT, serving /healthz and /readyz. DATABASE_URL names the\nPostgreSQL database.\n\nWith api_token_env or api_token_file in the configuration it also serves the\nHTTP API on the same address, each request with \"Authorization: Bearer TOKEN\":\n  GET    /v1/suppressions?limit=N&cursor=C&since=RFC3339   a page of the list\n  GET    /v1/suppressions/ADDRESS                          one address (404: not suppressed)\n  POST   /v1/suppressions/check  {\"addresses\": [...]}      bulk check\n  GET    /v1/suppressions.csv                              the whole list as CSV\n  POST   /v1/suppressions  {\"address\", \"reason\", \"note\"}   suppress by hand\n  DELETE /v1/suppressions/ADDRESS?reason=TEXT              lift (audited)\n  POST   /v1/return-paths  {\"mailbox\", \"addresses\": [...]}  signed envelope senders\n  GET    /v1/openapi.json                                  the OpenAPI 3.1 description\n  GET    /metrics                                          Prometheus metrics\n\nand the status page at / (sign in with the API token, or send the same\nAuthorization header): bounces by reason, sender-side incidents and their\nfix, recipient domains, the suppression list, the mailboxes; English and German.")
 	path := configFlag(fs)
 	logFormat := fs.String("log-format", "", "log format, text or json (default from the configuration)")
 	listen := fs.String("listen", "", "address for /healthz, /readyz, the HTTP API and /metrics (default from the configuration)")
@@ -51,9 +52,14 @@ func runDaemon(ctx context.Context, e env, args []string) int {
 	// The instruments the watchers and webhooks report to; /metrics
 	// serves them.
 	instruments := metrics.New()
+	warnForgery(cfg, logger)
 	watchers := make([]*imapwatch.Watcher, len(cfg.Mailboxes))
 	for i, m := range cfg.Mailboxes {
-		opts := watcherOptions(cfg, rec, logger, false)
+		opts, err := watcherOptions(cfg, m, rec, logger, false)
+		if err != nil {
+			logger.Error("cannot read the mailbox's return-path keys", "mailbox", m.Name, "err", err)
+			return 1
+		}
 		opts.Observer = instruments
 		watchers[i] = imapwatch.New(m, rec, opts)
 	}
@@ -137,7 +143,17 @@ func newAPI(cfg *config.Config, rec imapwatch.Recorder, sched *imapwatch.Schedul
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.New(httpapi.Options{Store: st, Status: sched, Tokens: tokens, Logger: logger.With("component", "api"), Metrics: instruments})
+	signers := map[string]*returnpath.Scheme{}
+	for i := range cfg.Mailboxes {
+		s, err := cfg.Mailboxes[i].ReturnPathScheme()
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			signers[cfg.Mailboxes[i].Name] = s
+		}
+	}
+	return httpapi.New(httpapi.Options{Store: st, Status: sched, Tokens: tokens, Logger: logger.With("component", "api"), Metrics: instruments, ReturnPaths: signers})
 }
 
 // newStatusPage returns the status page on rec's store, signed in with the

@@ -30,7 +30,7 @@ type Lister interface {
 // CSVColumns is the header line of the CSV export. The column names are a
 // public interface: campaign tools import them.
 var CSVColumns = []string{"address", "reason", "scope", "first_seen", "last_seen", "count", "expires_at",
-	"manual", "evidence_message_id", "evidence_status", "evidence_diagnostic"}
+	"manual", "evidence_message_id", "evidence_status", "evidence_diagnostic", "evidence_authenticity"}
 
 // Cell returns s made safe as a CSV cell for spreadsheets: a value that
 // starts with "=", "+", "-", "@", a tab or a carriage return, which a
@@ -86,7 +86,7 @@ func CSV(ctx context.Context, l Lister, w io.Writer) error {
 		}
 		if err := cw.Write([]string{sp.Address, sp.Reason, sp.Scope, sp.FirstSeen.UTC().Format(time.RFC3339),
 			sp.LastSeen.UTC().Format(time.RFC3339), strconv.Itoa(sp.Count), expires, strconv.FormatBool(sp.Manual),
-			sp.EvidenceMessageID, sp.EvidenceStatus, sp.EvidenceDiagnostic}); err != nil {
+			sp.EvidenceMessageID, sp.EvidenceStatus, sp.EvidenceDiagnostic, sp.EvidenceAuthenticity}); err != nil {
 			return fmt.Errorf("writing CSV: %w", err)
 		}
 		return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/bounced/bounced/cmd/bounced/internal/metrics"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
+	"github.com/bounced/bounced/returnpath"
 	"github.com/bounced/bounced/store"
 	"github.com/bounced/bounced/store/storetest"
 )
@@ -46,21 +47,29 @@ func (c *clock) set(t time.Time) {
 	c.t = t
 }
 
-// statuses is a settable status source (the scheduler's part in the API).
+// statuses is a settable status source (the scheduler's part in the API),
+// with lease counters.
 type statuses struct {
-	mu sync.Mutex
-	s  []imapwatch.Status
+	mu     sync.Mutex
+	s      []imapwatch.Status
+	leases imapwatch.LeaseStats
+}
+
+// LeaseStats makes statuses a LeaseSource, as the scheduler is: the
+// counters set, else one lease held by "test-replica".
+func (s *statuses) LeaseStats() imapwatch.LeaseStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.leases.Replica == "" {
+		return imapwatch.LeaseStats{Replica: "test-replica", Held: 1}
+	}
+	return s.leases
 }
 
 func (s *statuses) Statuses() []imapwatch.Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]imapwatch.Status(nil), s.s...)
-}
-
-// LeaseStats makes statuses a LeaseSource, as the scheduler is.
-func (s *statuses) LeaseStats() imapwatch.LeaseStats {
-	return imapwatch.LeaseStats{Replica: "test-replica", Held: 1}
 }
 
 func (s *statuses) set(st ...imapwatch.Status) {
@@ -133,6 +142,8 @@ func (f *fixture) serve(st httpapi.Store) *httptest.Server {
 		Logger:  slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Version: "v1.2.3",
 		Metrics: f.metrics,
+		// One mailbox with a return-path key, for POST /v1/return-paths.
+		ReturnPaths: map[string]*returnpath.Scheme{"bounces": testSigner(f.t, "bounces")},
 	})
 	if err != nil {
 		f.t.Fatalf("httpapi.New: %v", err)
@@ -142,6 +153,17 @@ func (f *fixture) serve(st httpapi.Store) *httptest.Server {
 	srv := httptest.NewServer(mux)
 	f.t.Cleanup(srv.Close)
 	return srv
+}
+
+// testSigner returns the return-path signer of name@example.com with a key
+// of its own.
+func testSigner(t *testing.T, name string) *returnpath.Scheme {
+	t.Helper()
+	s, err := returnpath.New(returnpath.Config{ReturnPath: name + "@example.com", Keys: [][]byte{[]byte("0123456789abcdef0123456789abcdef-" + name)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // suppress adds addresses by hand at the store's current time.

@@ -27,6 +27,7 @@ import (
 	"github.com/bounced/bounced/cmd/bounced/internal/metrics"
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
+	"github.com/bounced/bounced/returnpath"
 	"github.com/bounced/bounced/store"
 )
 
@@ -131,6 +132,9 @@ type Options struct {
 	// each scrape; nil means a registry of its own with the Go runtime and
 	// process collectors (metrics.New).
 	Metrics *metrics.Metrics
+	// ReturnPaths are the return-path signers of the mailboxes that have a
+	// key, by mailbox name, for POST /v1/return-paths.
+	ReturnPaths map[string]*returnpath.Scheme
 }
 
 // API is the HTTP API. Register it on a mux.
@@ -142,6 +146,7 @@ type API struct {
 	dbTimeout time.Duration
 	version   string
 	registry  prometheus.Gatherer
+	signers   map[string]*returnpath.Scheme
 
 	scrapeErrors atomic.Uint64
 }
@@ -152,7 +157,7 @@ func New(opts Options) (*API, error) {
 	if opts.Store == nil || opts.Status == nil {
 		return nil, errors.New("http api: a store and a status source are required")
 	}
-	a := &API{store: opts.Store, status: opts.Status, log: opts.Logger, dbTimeout: opts.DBTimeout, version: opts.Version}
+	a := &API{store: opts.Store, status: opts.Status, log: opts.Logger, dbTimeout: opts.DBTimeout, version: opts.Version, signers: opts.ReturnPaths}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -211,6 +216,7 @@ func (rt Route) Pattern() string { return rt.Method + " " + rt.Path }
 //	GET    /v1/suppressions/held        a page of the suppressions held by the brake
 //	POST   /v1/suppressions/held/release   put held ones in force {"addresses": [...]} or {"all": true}
 //	POST   /v1/suppressions/held/discard   drop held ones, the same way
+//	POST   /v1/return-paths             sign envelope senders {"mailbox", "addresses": [...], "verp"}
 //	GET    /v1/openapi.json             the OpenAPI 3.1 description of these routes
 //	GET    /metrics                     Prometheus text format or OpenMetrics
 func (a *API) Routes() []Route {
@@ -224,6 +230,7 @@ func (a *API) Routes() []Route {
 		{"GET", "/v1/suppressions/held", a.auth(a.listHeld)},
 		{"POST", "/v1/suppressions/held/release", a.auth(a.releaseHeld)},
 		{"POST", "/v1/suppressions/held/discard", a.auth(a.discardHeld)},
+		{"POST", "/v1/return-paths", a.auth(a.signReturnPaths)},
 		{"GET", "/v1/openapi.json", a.auth(serveOpenAPI)},
 		{"GET", "/metrics", a.auth(a.metrics)},
 	}

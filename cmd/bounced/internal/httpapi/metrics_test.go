@@ -164,6 +164,9 @@ func TestMetrics(t *testing.T) {
 		Totals: imapwatch.Totals{Passes: 3, FailedPasses: 1, Processed: 40, Unrecognized: 2, Failed: 1, Duplicates: 5, Held: 7}},
 		imapwatch.Status{Mailbox: "we\"ird\\name\n", LastError: "connection refused"})
 	f.suppress("user_unknown", "c@example.org")
+	f.status.mu.Lock()
+	f.status.leases = imapwatch.LeaseStats{Replica: "east-1", Held: 4, Losses: 2, TakeOvers: 1}
+	f.status.mu.Unlock()
 	after := scrape(t, f)
 	for key, want := range map[string]float64{
 		`bounced_mailbox_passes_total{mailbox="bounces"}`:                          3,
@@ -177,6 +180,9 @@ func TestMetrics(t *testing.T) {
 		`bounced_mailbox_held_suppressions_total{mailbox="bounces"}`:               7,
 		`bounced_mailbox_last_pass_failed{mailbox="we\"ird\\name\n"}`:              1,
 		`bounced_suppressions_in_force`:                                            3,
+		`bounced_leases_held{replica="east-1"}`:                                    4,
+		`bounced_lease_losses_total{replica="east-1"}`:                             2,
+		`bounced_lease_takeovers_total{replica="east-1"}`:                          1,
 	} {
 		if got := after[key]; got != want {
 			t.Errorf("after a pass: %s = %v, want %v", key, got, want)

@@ -268,6 +268,10 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST /v1/suppressions/held/discard", "/v1/suppressions/held/discard", tokenNew, `{"all": true, "reason": "again"}`, 404},
 		{"POST /v1/suppressions/held/discard", "/v1/suppressions/held/discard", tokenNew, `{"all": true}`, 400},
 		{"POST /v1/suppressions/held/discard", "/v1/suppressions/held/discard", tokenNew, huge, 413},
+		{"POST /v1/return-paths", "/v1/return-paths", tokenNew, `{"addresses": ["alice@customer.example", "not an address"], "verp": true}`, 200},
+		{"POST /v1/return-paths", "/v1/return-paths", tokenNew, `{"mailbox": "bounces"}`, 400},
+		{"POST /v1/return-paths", "/v1/return-paths", tokenNew, `{"mailbox": "news", "addresses": []}`, 404},
+		{"POST /v1/return-paths", "/v1/return-paths", tokenNew, `{"addresses": [` + strings.Repeat(`"a@b.example",`, httpapi.MaxSignAddresses) + `"a@b.example"]}`, 413},
 		{"GET /v1/openapi.json", "/v1/openapi.json", tokenNew, "", 200},
 		{"GET /metrics", "/metrics", tokenNew, "", 200},
 	} {

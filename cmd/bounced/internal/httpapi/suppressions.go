@@ -330,7 +330,12 @@ func firstNonEmpty(vs ...string) string {
 // fields. An empty body is fine when optional. It reports whether the
 // handler may go on.
 func (a *API) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	return a.decodeUpTo(w, r, v, optional, MaxBodyBytes)
+}
+
+// decodeUpTo is decode with a bound of limit bytes on the body.
+func (a *API) decodeUpTo(w http.ResponseWriter, r *http.Request, v any, optional bool, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)

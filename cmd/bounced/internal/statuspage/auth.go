@@ -49,7 +49,7 @@ func (p *Page) SetTokens(tokens []config.Secret) error {
 	return nil
 }
 
-// tokenIndex returns the hash of the accepted token equal to given, and
+// tokenHash returns the hash of the accepted token equal to given, and
 // whether there is one. Every token is compared, in constant time.
 func (p *Page) tokenHash(given string) ([sha256.Size]byte, bool) {
 	g := sha256.Sum256([]byte(given))
@@ -161,7 +161,7 @@ func (p *Page) cookie(r *http.Request, name, value string, expires time.Time) *h
 	}
 	if !expires.IsZero() {
 		c.Expires = expires
-		c.MaxAge = int(time.Until(expires).Seconds())
+		c.MaxAge = int(expires.Sub(p.now()).Seconds())
 		if c.MaxAge <= 0 {
 			c.MaxAge = -1
 		}

@@ -234,6 +234,11 @@ func seed(tb testing.TB, st *store.Store, n int) {
 				FROM processed_messages WHERE outcome = 'processed') AS s
 			JOIN reasons AS r ON r.reason = s.reason`,
 			[]any{seedReasons, seedDomains, max(n/3, 1)}},
+		{"reputation", `
+			INSERT INTO reputation_daily (day, recipient_domain, sending_domain, reporting_mta, reason, incidents, first_seen, last_seen)
+			SELECT (occurred_at AT TIME ZONE 'UTC')::date, recipient_domain, sending_domain, lower(reporting_mta), reason,
+				count(*), min(occurred_at), max(occurred_at)
+			FROM bounce_events WHERE verdict = 'alert' GROUP BY 1, 2, 3, 4, 5`, nil},
 		{"suppressions", `
 			INSERT INTO suppressions (address, reason, scope, first_seen, last_seen, bounce_count, active_since,
 				updated_at, evidence_status, evidence_diagnostic)
@@ -250,7 +255,7 @@ func seed(tb testing.TB, st *store.Store, n int) {
 			INSERT INTO suppression_audit (address, action, actor, note, reason, at)
 			SELECT address, 'lift', 'seed', 'test lift', reason, now() - interval '1 day'
 			FROM suppressions ORDER BY id LIMIT 25`, nil},
-		{"analyze", `ANALYZE`, nil},
+		{"vacuum", `VACUUM ANALYZE`, nil}, // as autovacuum would have by now
 	}
 	for _, s := range steps {
 		if _, err := pool.Exec(ctx, s.sql, s.args...); err != nil {

@@ -2,10 +2,13 @@ package statuspage
 
 import (
 	"context"
+	"crypto/hmac"
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bounced/bounced/cmd/bounced/internal/export"
@@ -27,23 +30,20 @@ type incidentRow struct {
 func (p *Page) overview(w http.ResponseWriter, r *http.Request, req request) {
 	ctx, cancel := p.dbContext(r)
 	defer cancel()
-	daily, err := p.store.DailyBounces(ctx, Days)
-	if err != nil {
-		p.fail(w, r, req, err)
-		return
-	}
-	verdicts, err := p.store.VerdictTotals(ctx, Days)
-	if err != nil {
-		p.fail(w, r, req, err)
-		return
-	}
-	now := p.now()
-	activity, err := p.store.SuppressionActivity(ctx, now.AddDate(0, 0, -Days))
-	if err != nil {
-		p.fail(w, r, req, err)
-		return
-	}
-	incidents, err := p.incidentRows(ctx, req.l, 10)
+	// The queries are independent: run them at once, each on its own
+	// connection, so the page waits for the slowest rather than the sum.
+	var (
+		daily     []store.DayReasonCount
+		verdicts  map[string]int64
+		activity  store.SuppressionActivity
+		incidents []incidentRow
+	)
+	err := concurrently(
+		func() (err error) { daily, err = p.store.DailyBounces(ctx, Days); return },
+		func() (err error) { verdicts, err = p.store.VerdictTotals(ctx, Days); return },
+		func() (err error) { activity, err = p.suppressionActivity(ctx); return },
+		func() (err error) { incidents, err = p.incidentRows(ctx, req.l, 10); return },
+	)
 	if err != nil {
 		p.fail(w, r, req, err)
 		return
@@ -68,7 +68,20 @@ func (p *Page) overview(w http.ResponseWriter, r *http.Request, req request) {
 		Total     int64
 		Activity  store.SuppressionActivity
 		Incidents []incidentRow
-	}{buildChart(req.l, daily, now.UTC().Truncate(24*time.Hour), Days), rows, total, activity, recent})
+		Fixes     []incidentRow
+	}{buildChart(req.l, daily, p.now().UTC().Truncate(24*time.Hour), Days), rows, total, activity, recent, fixesOf(recent)})
+}
+
+// concurrently runs fns at once and, once all have returned, their errors
+// joined (nil when none failed).
+func concurrently(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Go(func() { errs[i] = fn() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // incidentRows reads the sender-side incidents with the fix of each in the
@@ -103,7 +116,15 @@ func (p *Page) incidents(w http.ResponseWriter, r *http.Request, req request) {
 		p.fail(w, r, req, err)
 		return
 	}
-	// Each reason's fix once, after the table, rather than in every row.
+	p.render(w, r, req, http.StatusOK, "incidents", struct {
+		Rows  []incidentRow
+		Fixes []incidentRow
+	}{rows, fixesOf(rows)})
+}
+
+// fixesOf returns the first incident of each reason in rows: each
+// reason's fix is shown once, after the table, rather than in every row.
+func fixesOf(rows []incidentRow) []incidentRow {
 	var fixes []incidentRow
 	seen := make(map[string]bool)
 	for _, in := range rows {
@@ -112,10 +133,7 @@ func (p *Page) incidents(w http.ResponseWriter, r *http.Request, req request) {
 			fixes = append(fixes, in)
 		}
 	}
-	p.render(w, r, req, http.StatusOK, "incidents", struct {
-		Rows  []incidentRow
-		Fixes []incidentRow
-	}{rows, fixes})
+	return fixes
 }
 
 // domainRow is a recipient domain with its sparkline.
@@ -128,15 +146,18 @@ func (p *Page) domains(w http.ResponseWriter, r *http.Request, req request) {
 	ctx, cancel := p.dbContext(r)
 	defer cancel()
 	var tables [2][]domainRow
-	for i, hard := range []bool{true, false} {
-		ds, err := p.store.WorstDomains(ctx, Days, MaxDomains, hard)
-		if err != nil {
-			p.fail(w, r, req, err)
-			return
+	fetch := func(i int, hard bool) func() error {
+		return func() error {
+			ds, err := p.store.WorstDomains(ctx, Days, MaxDomains, hard)
+			for _, d := range ds {
+				tables[i] = append(tables[i], domainRow{DomainBounces: d, Spark: buildSparkline(req.l, d.Daily, 120, 24)})
+			}
+			return err
 		}
-		for _, d := range ds {
-			tables[i] = append(tables[i], domainRow{DomainBounces: d, Spark: buildSparkline(req.l, d.Daily, 120, 24)})
-		}
+	}
+	if err := concurrently(fetch(0, true), fetch(1, false)); err != nil {
+		p.fail(w, r, req, err)
+		return
 	}
 	p.render(w, r, req, http.StatusOK, "domains", struct {
 		Hard, Soft []domainRow
@@ -291,7 +312,7 @@ func (p *Page) showSignin(w http.ResponseWriter, r *http.Request, status int, me
 	var buf strings.Builder
 	err := p.tmpl["signin"].Execute(&buf, view{L: req.l, Page: "signin", Path: r.URL.RequestURI(), Data: struct {
 		Token, Next, Message, TTL string
-	}{p.signinToken(nonce), next, message, p.ttl.String()}})
+	}{p.signinToken(nonce), next, message, strconv.Itoa(int(p.ttl.Hours()))}})
 	if err != nil {
 		p.log.Error("status page: rendering the sign-in form", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -309,7 +330,7 @@ func (p *Page) signin(w http.ResponseWriter, r *http.Request) {
 	l := L{Lang: chooseLanguage(r)}
 	c, err := r.Cookie(signinCookie)
 	given := r.PostFormValue("csrf")
-	if err != nil || given == "" || given != p.signinToken(c.Value) {
+	if err != nil || given == "" || !hmac.Equal([]byte(given), []byte(p.signinToken(c.Value))) {
 		p.log.Warn("status page: refused a sign-in without a valid CSRF token", "remote", r.RemoteAddr)
 		p.showSignin(w, r, http.StatusForbidden, l.T("signin.expired"))
 		return

@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,6 +58,10 @@ const (
 	DefaultDBTimeout = 10 * time.Second
 	// ExportTimeout bounds the CSV download, which reads the whole list.
 	ExportTimeout = 10 * time.Minute
+	// CountsMaxAge is how old the overview's suppression counts may be:
+	// counting a list of hundreds of thousands takes longer than a page
+	// should, so the count is kept this long.
+	CountsMaxAge = time.Minute
 )
 
 // Actor is who the audit names for lifts made on the status page.
@@ -116,6 +121,10 @@ type Page struct {
 	dbTimeout time.Duration
 	now       func() time.Time
 	tmpl      map[string]*template.Template
+
+	countsMu sync.Mutex // held while counting, so one request counts at a time
+	counts   store.SuppressionActivity
+	countsAt time.Time // when counts was read; zero: never
 }
 
 //go:embed templates/*.html
@@ -331,6 +340,23 @@ func unavailable(err error) bool {
 	)
 	return errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
 		errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// suppressionActivity returns the counts of the suppression list, read
+// again when older than CountsMaxAge.
+func (p *Page) suppressionActivity(ctx context.Context) (store.SuppressionActivity, error) {
+	p.countsMu.Lock()
+	defer p.countsMu.Unlock()
+	now := p.now()
+	if !p.countsAt.IsZero() && now.Sub(p.countsAt) < CountsMaxAge {
+		return p.counts, nil
+	}
+	a, err := p.store.SuppressionActivity(ctx, now.AddDate(0, 0, -Days))
+	if err != nil {
+		return store.SuppressionActivity{}, err
+	}
+	p.counts, p.countsAt = a, now
+	return a, nil
 }
 
 // dbContext returns the request's context bounded by the database timeout.
