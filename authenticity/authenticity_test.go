@@ -271,3 +271,54 @@ func BenchmarkParse(b *testing.B) {
 		})
 	}
 }
+
+// FuzzPolicy parses arbitrary messages with a key configured and checks the
+// policy's promises: only a verified result acts on the list, our own
+// addresses never do, and every result has an authenticity.
+func FuzzPolicy(f *testing.F) {
+	files, _ := filepath.Glob("../dsn/testdata/*.eml")
+	for _, file := range files[:min(len(files), 40)] {
+		if data, err := os.ReadFile(file); err == nil {
+			f.Add(data)
+		}
+	}
+	s, err := returnpath.New(returnpath.Config{ReturnPath: "bounces@example.com", Keys: [][]byte{key}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	signed, _ := s.Sign("alice@customer.example", sent)
+	verp, _ := s.SignVERP("alice@customer.example", sent)
+	f.Add([]byte(postfixDSN(signed, "alice@customer.example", "bounces@example.com")))
+	f.Add([]byte("To: " + verp + "\r\nFrom: MAILER-DAEMON@x.example\r\nSubject: failure\r\n\r\n550 5.1.1 unknown\r\n"))
+	p := &Policy{ReturnPath: "bounces@example.com", Scheme: s, OwnDomains: []string{"example.com"}, Now: func() time.Time { return sent }}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		rep, err := p.Parse(bytes.NewReader(msg), dsn.Options{MaxSize: 1 << 20})
+		if err != nil {
+			return
+		}
+		for _, r := range rep.Recipients {
+			acts := r.Verdict == dsn.VerdictSuppress || r.Verdict == dsn.VerdictSoft
+			switch {
+			case r.Authenticity == "":
+				t.Fatalf("%s has no authenticity", r.Address)
+			case acts && r.Authenticity != dsn.AuthenticityVerified:
+				t.Fatalf("%s acts (%s) while %s", r.Address, r.Verdict, r.Authenticity)
+			case acts && p.IsOwn(r.Address):
+				t.Fatalf("our own %s acts (%s)", r.Address, r.Verdict)
+			case r.Authenticity == dsn.AuthenticityVerified && !verifiedByAny(s, rep, r.Address):
+				t.Fatalf("%s verified by no address the bounce was delivered to", r.Address)
+			}
+		}
+	})
+}
+
+// verifiedByAny reports whether one of the addresses rep was delivered to
+// verifies for rcpt.
+func verifiedByAny(s *returnpath.Scheme, rep *dsn.Report, rcpt string) bool {
+	for _, a := range append(rep.DeliveredTo, rep.Original.ReturnPath) {
+		if s.Verify(a, rcpt, sent) == nil {
+			return true
+		}
+	}
+	return false
+}

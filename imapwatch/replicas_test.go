@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/jackc/pgx/v5"
 
@@ -616,5 +617,71 @@ func TestReplicaBench(t *testing.T) {
 				n, mailboxes, per, mailboxes*per, took.Round(10*time.Millisecond), float64(mailboxes*per)/took.Seconds(),
 				recordedBy(t, st), peak, config.DefaultDBMaxConns, idle, perMin(info1-info0), perMin(skips1-skips0))
 		})
+	}
+}
+
+// TestLateReplicaGetsItsShare: a replica that starts after another took
+// every mailbox gets its share within a few heartbeats: the first hands
+// over the mailboxes that are now the second's, and says so.
+func TestLateReplicaGetsItsShare(t *testing.T) {
+	d := requireDovecot(t)
+	dbURL, _ := migratedDB(t)
+	const mailboxes = 6
+	boxes := fillMailboxes(t, d, "late", mailboxes, 1)
+	first := startReplica(t, dbURL, "first", boxes, replicaOptions{maxConns: 3})
+	waitUntil(t, 5*replicaTestTakeover, "the first replica to hold every mailbox", func() bool {
+		return first.sched.LeaseStats().Held == mailboxes
+	})
+	second := startReplica(t, dbURL, "second", boxes, replicaOptions{maxConns: 3})
+	waitUntil(t, 5*replicaTestTakeover, "the mailboxes to be shared half and half", func() bool {
+		return first.sched.LeaseStats().Held == mailboxes/2 && second.sched.LeaseStats().Held == mailboxes/2
+	})
+	if first.log.count("INFO", "handed") == 0 { // "handed mailboxes over", or a pass stopped for it
+		t.Error("the first replica did not say it handed mailboxes over")
+	}
+	for _, r := range []*testReplica{first, second} {
+		if ls := r.sched.LeaseStats(); ls.Losses != 0 || ls.TakeOvers != 0 {
+			t.Errorf("replica %s: %+v, want no loss and no take-over in a hand-over", r.name, ls)
+		}
+	}
+}
+
+// failingLeases is a lease table that cannot be reached after fail is set.
+type failingLeases struct {
+	*memLeases
+	fail atomic.Bool
+}
+
+func (f *failingLeases) Register(ctx context.Context, replica string, mailboxes []string, ttl time.Duration) ([]store.Replica, error) {
+	if f.fail.Load() {
+		return nil, fmt.Errorf("connecting: connection refused")
+	}
+	return f.memLeases.Register(ctx, replica, mailboxes, ttl)
+}
+
+// TestLeasesKeepFailing: a replica that cannot reach the lease table says
+// so at WARN after a few heartbeats, and gives its leases up (its batches
+// would be refused) once they have run out.
+func TestLeasesKeepFailing(t *testing.T) {
+	ms := startMemServer(t, imap.CapSet{imap.CapIMAP4rev2: {}})
+	fill(t, ms.client(t), "INBOX", 0, 1)
+	leases := &failingLeases{memLeases: newMemLeases()}
+	logs := newLogCount(t, "me")
+	opts := testOptions(t)
+	opts.Logger = slog.New(logs)
+	w := New(ms.mailbox(t, "INBOX"), newMemRecorder(), opts)
+	s := NewScheduler([]*Watcher{w}, opts.Logger, SchedulerOptions{Leases: leases, Replica: "me", TakeoverAfter: 400 * time.Millisecond})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitUntil(t, 5*time.Second, "the lease to be taken", func() bool { return s.LeaseStats().Held == 1 })
+	leases.fail.Store(true)
+	waitUntil(t, 5*time.Second, "a warning that the leases keep failing", func() bool {
+		return logs.count("WARN", "the leases keep failing") > 0
+	})
+	waitUntil(t, 5*time.Second, "the lease to be given up", func() bool { return s.LeaseStats().Held == 0 })
+	if ls := s.LeaseStats(); ls.Losses != 1 {
+		t.Errorf("lease stats %+v, want the lease counted as lost", ls)
 	}
 }

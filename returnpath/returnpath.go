@@ -110,6 +110,7 @@ type Config struct {
 // It is safe for concurrent use.
 type Scheme struct {
 	local, domain string // of the return path, ASCII lower-cased
+	returnPath    string // local@domain
 	maxAgeDays    int64
 	keys          []*key
 }
@@ -163,7 +164,7 @@ func New(cfg Config) (*Scheme, error) {
 	if len(cfg.Keys) == 0 {
 		return nil, errors.New("returnpath: no key")
 	}
-	s := &Scheme{local: local, domain: domain, maxAgeDays: int64(cfg.MaxAge / (24 * time.Hour))}
+	s := &Scheme{local: local, domain: domain, returnPath: local + "@" + domain, maxAgeDays: int64(cfg.MaxAge / (24 * time.Hour))}
 	if cfg.MaxAge == 0 {
 		s.maxAgeDays = int64(DefaultMaxAge / (24 * time.Hour))
 	}
@@ -207,7 +208,7 @@ func CheckReturnPath(addr string) error {
 }
 
 // ReturnPath returns the plain return-path address, ASCII lower-cased.
-func (s *Scheme) ReturnPath() string { return s.local + "@" + s.domain }
+func (s *Scheme) ReturnPath() string { return s.returnPath }
 
 // MaxAgeDays returns how many days a signature stays valid.
 func (s *Scheme) MaxAgeDays() int64 { return s.maxAgeDays }

@@ -50,6 +50,16 @@ func loadConfig(w io.Writer, path string, uses config.Uses) *config.Config {
 	return cfg
 }
 
+// warnForgeryTo writes a warning for each mailbox whose suppressions can
+// be forged (config.Mailbox.ForgeryWarning).
+func warnForgeryTo(w io.Writer, cfg *config.Config) {
+	for _, m := range cfg.Mailboxes {
+		if msg := m.ForgeryWarning(); msg != "" {
+			fmt.Fprintf(w, "warning: %s\n", msg)
+		}
+	}
+}
+
 // formatDays writes a whole number of days as the configuration does, 30d.
 func formatDays(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
@@ -64,8 +74,13 @@ func runCheckConfig(ctx context.Context, e env, args []string) int {
 	}
 	cfg := loadConfig(e.stderr, *path, config.Uses{Database: true, Daemon: true})
 	if cfg == nil {
+		// The warnings still count while the problems are fixed.
+		if partial, _ := config.Load(*path); partial != nil {
+			warnForgeryTo(e.stderr, partial)
+		}
 		return 1
 	}
+	warnForgeryTo(e.stderr, cfg)
 	fmt.Fprintf(e.stdout, "%s: OK, %d mailbox(es)\n", *path, len(cfg.Mailboxes))
 	for _, m := range cfg.Mailboxes {
 		fmt.Fprintf(e.stdout, "  %s: %s@%s %s (tls %s, auth %s), schedule %q, idle %v, disposition %s\n",
@@ -75,11 +90,6 @@ func runCheckConfig(ctx context.Context, e env, args []string) int {
 		if m.ReturnPathKeys.Configured() {
 			fmt.Fprintf(e.stdout, "    return path %s, signed (valid %s), unsigned bounces: %s\n",
 				m.ReturnPath, formatDays(m.ReturnPathMaxAge), m.UnsignedBounces)
-		}
-	}
-	for _, m := range cfg.Mailboxes {
-		if w := m.ForgeryWarning(); w != "" {
-			fmt.Fprintf(e.stderr, "warning: %s\n", w)
 		}
 	}
 	for _, w := range cfg.Webhooks {

@@ -249,3 +249,29 @@ func TestRunServesHealthAndStops(t *testing.T) {
 		t.Errorf("recorded %d, want 3", rec.messages)
 	}
 }
+
+// TestCheckConfigReplicaArithmetic: check-config -replicas N says what N
+// replicas of the configuration use.
+func TestCheckConfigReplicaArithmetic(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://localhost/bounced")
+	t.Setenv("BOUNCED_TEST_PW", "pw")
+	var sections strings.Builder
+	sections.WriteString("replica = east\ndb_max_conns = 3\nmax_parallel_mailboxes = 2\ntakeover_after = 20s\n")
+	for i := range 7 {
+		sections.WriteString(mailboxSection(fmt.Sprintf("m%d", i), "127.0.0.1:143", "BOUNCED_TEST_PW") + "idle = true\n")
+	}
+	code, out, errOut := runCmd(context.Background(), "check-config", "-config", writeConfig(t, sections.String()), "-replicas", "3")
+	if code != 0 {
+		t.Fatalf("check-config: code %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{
+		`replica "east", 3 replica(s) sharing 7 mailbox(es): about 3 mailbox(es) each`,
+		"PostgreSQL sessions per replica: at most 3 (db_max_conns 3 + 0 webhook listener(s)), 9 for 3 replica(s)",
+		"IMAP connections per replica: at most 4 for passes (max_parallel_mailboxes 2, two each) + up to 3 IDLE",
+		"taken over within 20s (takeover_after: leases last 15s, renewed every 5s)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -208,3 +208,27 @@ func testReturnPathVerify(t *testing.T, bin string) {
 		t.Errorf("short key: exit %d, %s", cmd.ProcessState.ExitCode(), b)
 	}
 }
+
+func TestCheckConfigWarnsOfForgery(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://localhost/bounced")
+	t.Setenv("BOUNCED_TEST_UNUSED_PASSWORD", "pw")
+	t.Setenv("BOUNCED_TEST_RETURN_PATH_KEYS", testReturnPathKey)
+	cfg := filepath.Join(t.TempDir(), "bounced.conf")
+	if err := os.WriteFile(cfg, []byte(returnPathConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd(t.Context(), "check-config", "-config", cfg)
+	if code != 0 || !strings.Contains(out, "return path bounces@example.com, signed (valid 30d), unsigned bounces: evidence") {
+		t.Errorf("check-config: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, `warning: mailbox "legacy": suppressions can be forged`) || strings.Contains(errOut, `mailbox "bounces": suppressions can be forged`) {
+		t.Errorf("warnings: %q", errOut)
+	}
+	// With a problem (the key missing), the warnings still come, with the problem.
+	os.Unsetenv("BOUNCED_TEST_RETURN_PATH_KEYS")
+	code, _, errOut = runCmd(t.Context(), "check-config", "-config", cfg)
+	if code != 1 || !strings.Contains(errOut, "environment variable BOUNCED_TEST_RETURN_PATH_KEYS is not set") ||
+		!strings.Contains(errOut, `warning: mailbox "legacy": suppressions can be forged`) {
+		t.Errorf("missing key: exit %d, %q", code, errOut)
+	}
+}
