@@ -55,6 +55,9 @@ func (w *Watcher) attempt(ctx, work context.Context, st *Stats) error {
 		after = 0
 		st.Rescanned = true
 	}
+	// The backlog is measured afresh by every attempt: a retry's count
+	// replaces that of the attempt before it.
+	st.Backlog = Backlog{InFolder: int(sel.NumMessages), Counted: time.Now()}
 	if sel.NumMessages == 0 {
 		return nil
 	}
@@ -66,6 +69,11 @@ func (w *Watcher) attempt(ctx, work context.Context, st *Stats) error {
 	if len(uids) == 0 {
 		return nil
 	}
+	st.Backlog.Waiting = len(uids)
+	// Left is what this attempt did not get to: its messages minus those
+	// it recorded (fetched, with FetchOnly), whichever way run ends.
+	before := st.Messages
+	defer func() { st.Backlog.Left = max(0, len(uids)-(st.Messages-before)) }()
 	w.log.Debug("new messages", "count", len(uids), "after_uid", after, "uidvalidity", sel.UIDValidity)
 
 	if !w.opts.FetchOnly {

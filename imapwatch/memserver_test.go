@@ -773,3 +773,56 @@ func TestParseAheadAndStreamingAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestPassRecordsBacklog: a pass counts the folder when it selects it and
+// reports what it left; a pass stopped after its first batch leaves the
+// rest as backlog in the mailbox's Status, and the next pass clears it.
+func TestPassRecordsBacklog(t *testing.T) {
+	ms := startMemServer(t, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapMove: {}, imap.CapUIDPlus: {}})
+	c := ms.client(t)
+	fill(t, c, "INBOX", 0, 8)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := testOptions(t)
+	opts.AfterCommit = cancel // stop after the first batch of three
+	w := New(ms.mailbox(t, "INBOX"), newMemRecorder(), opts)
+	if got := w.Status().Backlog; !got.Counted.IsZero() {
+		t.Fatalf("backlog before any pass = %+v, want none measured", got)
+	}
+
+	began := time.Now()
+	st, err := w.Pass(ctx)
+	if !errors.Is(err, errStopped) {
+		t.Fatalf("stopped pass: %v, want errStopped", err)
+	}
+	if st.Messages != 3 {
+		t.Fatalf("stopped pass recorded %d messages, want the first batch of 3", st.Messages)
+	}
+	want := Backlog{InFolder: 8, Waiting: 8, Left: 5}
+	got := w.Status().Backlog
+	if got.Counted.Before(began) || got.Counted.After(time.Now()) {
+		t.Errorf("backlog counted at %v, want during the pass", got.Counted)
+	}
+	got.Counted = time.Time{}
+	if got != want {
+		t.Errorf("backlog after the stopped pass = %+v, want %+v", got, want)
+	}
+	if n := stateOf(t, c, "INBOX").Messages; n != want.Left {
+		t.Errorf("INBOX holds %d, the backlog says %d", n, want.Left)
+	}
+
+	w.opts.AfterCommit = nil
+	appendMessages(t, c, "INBOX", bounceMessage(100, true, 0))
+	st = mustPass(t, w)
+	if st.Messages != 6 {
+		t.Errorf("second pass recorded %d messages, want 6", st.Messages)
+	}
+	got = w.Status().Backlog
+	got.Counted = time.Time{}
+	if want := (Backlog{InFolder: 6, Waiting: 6, Left: 0}); got != want {
+		t.Errorf("backlog after the full pass = %+v, want %+v", got, want)
+	}
+	if st.Backlog.Left != 0 || st.Backlog.InFolder != 6 {
+		t.Errorf("pass stats backlog = %+v", st.Backlog)
+	}
+}

@@ -85,6 +85,29 @@ type Stats struct {
 	Skipped      bool  // another replica holds the mailbox's lease
 	Rescanned    bool  // UIDVALIDITY changed, the mailbox was read from UID 1
 	Duration     time.Duration
+	// Backlog is what the pass found waiting: InFolder is the number of
+	// messages in the watched folder when the pass selected it, Waiting
+	// those of them the pass set out to read (not recorded yet: above the
+	// checkpoint, or without the $Bounced keyword; all of them with
+	// FetchOnly or after a UIDVALIDITY change), Left those of Waiting it did not
+	// record (a pass stopped or failed midway, or one that ran into its
+	// deadline). Counted is when the folder was selected; zero when the
+	// pass never got that far (skipped, or connecting failed), and then the
+	// other three mean nothing.
+	Backlog Backlog
+}
+
+// Backlog is a mailbox's backlog as one pass measured it. Left is the
+// backlog proper, the messages still waiting for a later pass; it is
+// worked out from the pass's own count (Waiting minus the messages it
+// recorded), not by searching the folder again, so that measuring costs no
+// extra IMAP command. A message that arrives during the pass is counted by
+// the next one.
+type Backlog struct {
+	InFolder int       `json:"in_folder"`
+	Waiting  int       `json:"waiting"`
+	Left     int       `json:"left"`
+	Counted  time.Time `json:"counted,omitzero"`
 }
 
 // LogValue lets Stats be logged as a group.
@@ -95,6 +118,7 @@ func (s Stats) LogValue() slog.Value {
 		slog.Int("unrecognized", s.Unrecognized), slog.Int("failed", s.Failed),
 		slog.Int("duplicates", s.Duplicates), slog.Int("held", s.Held), slog.Bool("skipped", s.Skipped),
 		slog.Bool("rescanned", s.Rescanned), slog.Duration("duration", s.Duration),
+		slog.Int("backlog", s.Backlog.Left),
 	)
 }
 
@@ -105,6 +129,10 @@ type Status struct {
 	LastSuccess time.Time `json:"last_success,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// Backlog is the mailbox's backlog as its latest pass that selected
+	// the folder measured it (zero Counted: none did yet). /readyz shows it
+	// only with the API token (verbose), like the other details.
+	Backlog Backlog `json:"backlog,omitzero"`
 	// Totals counts the mailbox's passes and messages since the process
 	// started, for metrics; health reports leave them out.
 	Totals Totals `json:"-"`
@@ -399,6 +427,9 @@ func (w *Watcher) finish(st Stats, err error) {
 	defer w.mu.Unlock()
 	w.status.Running = false
 	w.status.Totals.add(st, err)
+	if !st.Backlog.Counted.IsZero() {
+		w.status.Backlog = st.Backlog
+	}
 	if err != nil {
 		w.status.LastError, w.status.LastErrorAt = err.Error(), time.Now()
 		return
