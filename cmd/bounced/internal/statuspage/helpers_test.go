@@ -66,7 +66,8 @@ func newPage(tb testing.TB, st statuspage.Store, now func() time.Time) *statuspa
 		Store: st, Tokens: []config.Secret{config.NewSecret(testToken)}, Now: now,
 		Logger: slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Status: fixedStatuses{
-			{Mailbox: "bounces", LastSuccess: time.Now().Add(-time.Minute)},
+			{Mailbox: "bounces", LastSuccess: time.Now().Add(-time.Minute),
+				Backlog: imapwatch.Backlog{InFolder: 12345, Waiting: 12000, Left: 9876, Counted: time.Now().Add(-2 * time.Minute)}},
 			{Mailbox: "support", LastError: "logging in: NO [AUTHENTICATIONFAILED] <b>bad</b>", LastErrorAt: time.Now()},
 		},
 	})

@@ -238,11 +238,16 @@ func (p *Page) exportCSV(w http.ResponseWriter, r *http.Request, req request) {
 // mailboxRow joins what this process knows of a mailbox (its passes) with
 // what the database knows (its ledger).
 type mailboxRow struct {
-	Name                      string
-	State                     string // translated
-	Failing                   bool
-	LastSuccess, LastErrorAt  time.Time
-	LastError                 string
+	Name                     string
+	State                    string // translated
+	Failing                  bool
+	LastSuccess, LastErrorAt time.Time
+	LastError                string
+	// Backlog is what the latest pass left unread of the messages it found
+	// waiting, InFolder what the folder held when it selected it, at
+	// BacklogAt (zero: no pass of this process has counted yet).
+	Backlog, InFolder         int64
+	BacklogAt                 time.Time
 	Processed, Unrecognized   int64
 	Failed                    int64
 	LastProcessed, Checkpoint time.Time
@@ -270,6 +275,7 @@ func (p *Page) mailboxes(w http.ResponseWriter, r *http.Request, req request) {
 		for _, s := range p.status.Statuses() {
 			m := row(s.Mailbox)
 			m.LastSuccess, m.LastError, m.LastErrorAt = s.LastSuccess, s.LastError, s.LastErrorAt
+			m.Backlog, m.InFolder, m.BacklogAt = int64(s.Backlog.Left), int64(s.Backlog.InFolder), s.Backlog.Counted
 			switch {
 			case s.Running:
 				m.State = req.l.T("mailboxes.running")

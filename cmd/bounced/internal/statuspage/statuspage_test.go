@@ -369,3 +369,42 @@ func TestCSV(t *testing.T) {
 		t.Errorf("CSV download:\n%s", body)
 	}
 }
+
+// TestMailboxesShowBacklog: /mailboxes shows each mailbox's backlog as its
+// latest pass counted it (what it left unread, and what the folder held),
+// with numbers in the page's language, and says so when no pass counted yet.
+func TestMailboxesShowBacklog(t *testing.T) {
+	srv := newServer(t, newPage(t, newStore(t), nil))
+	for _, tc := range []struct {
+		lang, header, left, inFolder, none string
+	}{
+		{"en", ">Backlog<", ">9,876<", "in the folder at the last pass: 12,345", "not counted yet"},
+		{"de", ">Rückstand<", ">9.876<", "im Ordner beim letzten Durchlauf: 12.345", "noch nicht gezählt"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/mailboxes", nil)
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		req.Header.Set("Accept-Language", tc.lang)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := readAll(t, res)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET /mailboxes (%s): %s", tc.lang, res.Status)
+		}
+		// The row of "bounces" has its backlog, "support" none counted.
+		bounces, support, ok := strings.Cut(page, "<td>support</td>")
+		if !ok {
+			t.Fatalf("%s: no row for mailbox support:\n%s", tc.lang, page)
+		}
+		for _, want := range []string{tc.header, tc.left, tc.inFolder} {
+			if !strings.Contains(bounces, want) {
+				t.Errorf("%s: /mailboxes does not show %q for mailbox bounces:\n%s", tc.lang, want, page)
+			}
+		}
+		if !strings.Contains(support, tc.none) {
+			t.Errorf("%s: /mailboxes does not say %q for mailbox support:\n%s", tc.lang, tc.none, page)
+		}
+	}
+}
