@@ -31,6 +31,7 @@ import (
 //	bounced_mailbox_last_pass_failed{mailbox}        1 while the latest pass failed
 //	bounced_mailbox_running{mailbox}                 1 during a pass
 //	bounced_mailbox_held_suppressions_total{mailbox} suppressions the brake held since the process started
+//	bounced_mailbox_backlog{mailbox}                 messages the latest pass left unread (absent until a pass counted)
 //	bounced_suppressions_in_force                    from the database
 //	bounced_suppressions_expiring                    those of them that expire
 //	bounced_suppressions_held                        held by the brake now, from the database
@@ -128,6 +129,7 @@ var (
 	descLeases    = prometheus.NewDesc("bounced_leases_held", "Mailbox leases this replica holds.", []string{"replica"}, nil)
 	descLosses    = prometheus.NewDesc("bounced_lease_losses_total", "Mailbox leases this replica lost: taken over by another replica, or expired before renewal.", []string{"replica"}, nil)
 	descTakeovers = prometheus.NewDesc("bounced_lease_takeovers_total", "Mailbox leases this replica took from a replica whose lease had expired.", []string{"replica"}, nil)
+	descBacklog   = prometheus.NewDesc("bounced_mailbox_backlog", "Messages waiting in the mailbox's folder that its latest pass left unread (counted when the pass selected the folder, minus those it recorded); absent until a pass of this process counted.", []string{"mailbox"}, nil)
 	descScrapeErr = prometheus.NewDesc("bounced_metrics_scrape_errors_total", "Metrics scrapes whose database query failed (the suppression gauges were left out).", nil, nil)
 
 	// perMailbox are the series with one sample per mailbox.
@@ -166,6 +168,9 @@ func (s *scrapeSnapshot) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	for _, st := range s.statuses {
+		if !st.Backlog.Counted.IsZero() {
+			ch <- prometheus.MustNewConstMetric(descBacklog, prometheus.GaugeValue, float64(st.Backlog.Left), st.Mailbox)
+		}
 		for _, o := range []struct {
 			outcome string
 			n       uint64

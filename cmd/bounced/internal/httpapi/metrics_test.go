@@ -157,11 +157,15 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
 		}
 	}
+	if got, ok := before[`bounced_mailbox_backlog{mailbox="bounces"}`]; ok {
+		t.Errorf("bounced_mailbox_backlog = %v before any pass counted, want it absent", got)
+	}
 
 	// A pass over "bounces" and one more suppression.
 	last := time.Date(2024, 5, 1, 12, 30, 0, 500_000_000, time.UTC)
 	f.status.set(imapwatch.Status{Mailbox: "bounces", Running: true, LastSuccess: last,
-		Totals: imapwatch.Totals{Passes: 3, FailedPasses: 1, Processed: 40, Unrecognized: 2, Failed: 1, Duplicates: 5, Held: 7}},
+		Backlog: imapwatch.Backlog{InFolder: 120, Waiting: 100, Left: 55, Counted: last},
+		Totals:  imapwatch.Totals{Passes: 3, FailedPasses: 1, Processed: 40, Unrecognized: 2, Failed: 1, Duplicates: 5, Held: 7}},
 		imapwatch.Status{Mailbox: "we\"ird\\name\n", LastError: "connection refused"})
 	f.suppress("user_unknown", "c@example.org")
 	f.status.mu.Lock()
@@ -178,6 +182,7 @@ func TestMetrics(t *testing.T) {
 		`bounced_mailbox_last_success_timestamp_seconds{mailbox="bounces"}`:        float64(last.Unix()) + 0.5,
 		`bounced_mailbox_running{mailbox="bounces"}`:                               1,
 		`bounced_mailbox_held_suppressions_total{mailbox="bounces"}`:               7,
+		`bounced_mailbox_backlog{mailbox="bounces"}`:                               55,
 		`bounced_mailbox_last_pass_failed{mailbox="we\"ird\\name\n"}`:              1,
 		`bounced_suppressions_in_force`:                                            3,
 		`bounced_leases_held{replica="east-1"}`:                                    4,
@@ -302,7 +307,8 @@ func readmeSeries(t *testing.T) []string {
 // every series README.md lists; and that OpenMetrics is served when asked.
 func TestMetricsSeries(t *testing.T) {
 	f := newFixture(t)
-	f.status.set(imapwatch.Status{Mailbox: "bounces", Totals: imapwatch.Totals{Passes: 1}})
+	f.status.set(imapwatch.Status{Mailbox: "bounces", Totals: imapwatch.Totals{Passes: 1},
+		Backlog: imapwatch.Backlog{InFolder: 9, Waiting: 8, Left: 6, Counted: time.Now()}})
 	if _, err := f.store.WebhookCursor(context.Background(), "crm", store.CursorStartBeginning); err != nil {
 		t.Fatal(err)
 	}
@@ -343,6 +349,7 @@ func TestMetricsSeries(t *testing.T) {
 		`bounced_suppressions_held`:                   4,
 		`bounced_suppressions_in_force`:               1,
 		`bounced_leases_held{replica="test-replica"}`: 1,
+		`bounced_mailbox_backlog{mailbox="bounces"}`:  6,
 	} {
 		if got, ok := samples[key]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
