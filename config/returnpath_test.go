@@ -87,6 +87,13 @@ func TestReturnPathKeys(t *testing.T) {
 	t.Setenv("BOUNCED_TEST_RP_KEYS", rpKey1+" "+rpKey2)
 	t.Setenv("BOUNCED_TEST_RP_SHORT", "too-short-a-key-sekrit")
 	t.Setenv("BOUNCED_TEST_PW", "pw")
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	for _, src := range []string{"return_path_key_env = BOUNCED_TEST_RP_KEYS", "return_path_key_file = " + file} {
@@ -129,6 +136,9 @@ func TestReturnPathKeys(t *testing.T) {
 		{"return_path_key_env = BOUNCED_TEST_RP_UNSET", "environment variable BOUNCED_TEST_RP_UNSET is not set"},
 		{"return_path_key_env = BOUNCED_TEST_RP_SHORT", "key 1 of environment variable BOUNCED_TEST_RP_SHORT is shorter than 32 characters"},
 		{"return_path_key_file = " + filepath.Join(dir, "missing"), "reading return-path key file"},
+		{"return_path_key_file = " + write("comments", "# none yet\n\n"), "return_path_key_file " + filepath.Join(dir, "comments") + " holds no key"},
+		{"return_path_key_file = " + write("blank", rpKey1+" sekrit\n"), "reading return-path key: return_path_key_file " + filepath.Join(dir, "blank") + " line 1: a key must not contain blanks"},
+		{"return_path_key_env = BOUNCED_TEST_RP_SHORT", "(make one with: openssl rand -hex 32)"},
 	} {
 		cfg, problems := Parse([]byte(testMailbox + "return_path = bounces@example.com\n" + c.src + "\n"))
 		if len(problems) > 0 {
