@@ -167,9 +167,8 @@ type coordinator struct {
 
 // run registers the replica, waits one heartbeat so that replicas started
 // together see each other before they share, and then beats until ctx is
-// done; it retires the replica on the way out.
+// done. The Scheduler retires the replica once its passes have finished.
 func (c *coordinator) run(ctx context.Context, knock func(*slot)) {
-	defer c.retire()
 	c.lastRenewed = time.Now()
 	if _, err := c.leases.Register(ctx, c.replica, c.names, c.ttl); err != nil {
 		c.log.Warn("cannot register this replica; retrying at the next heartbeat", "err", err)
@@ -331,8 +330,9 @@ func (c *coordinator) passEnded(ctx context.Context, s *slot) {
 	}
 }
 
-// retire frees this replica's leases and heartbeat row on shutdown, so the
-// others take its mailboxes over at once.
+// retire frees this replica's leases and heartbeat row on shutdown, after
+// the last batch in hand was written, so the others take its mailboxes
+// over at once.
 func (c *coordinator) retire() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -162,6 +162,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	<-ctx.Done()
 	<-c.Stop().Done()
 	wg.Wait()
+	if s.coord != nil {
+		s.coord.retire()
+	}
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/bounced/bounced/internal/testenv"
 	"io"
 	"net"
 	"os"
@@ -214,18 +215,7 @@ func (m corpusMessage) kept() bool {
 // overrides the corpus root), or skips; with CI=true a missing corpus fails.
 func corpusDir(t testing.TB, sub string) string {
 	t.Helper()
-	root := os.Getenv("BOUNCED_CORPUS")
-	if root == "" {
-		root = filepath.Join("..", "..", "..", "shared", "corpus")
-	}
-	dir := filepath.Join(root, sub)
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the bounce corpus is missing in CI: %v", err)
-		}
-		t.Skipf("bounce corpus not found (%v); set BOUNCED_CORPUS", err)
-	}
-	return dir
+	return testenv.Corpus(t, sub)
 }
 
 // loadCorpus reads every .eml of dir, in name order, and parses it as the

@@ -42,6 +42,7 @@ var commands = []command{
 	{"once", "work every mailbox once and exit (for cron jobs); --fetch-only measures IMAP alone", runOnce},
 	{"return-path", "sign envelope senders for recipients, or verify one (sign|verify)", runReturnPath},
 	{"check-config", "validate the configuration file and everything it refers to", runCheckConfig},
+	{"healthcheck", "ask a running daemon on this host whether it is up (container HEALTHCHECK)", runHealthcheck},
 	{"migrate", "apply the database migrations", runMigrate},
 	{"suppressions", "list, export, add or remove suppressions (list|export|add|remove)", runSuppressions},
 	{"report", "summarise recent bounces, by reason and domain, and sender-side incidents", runReport},

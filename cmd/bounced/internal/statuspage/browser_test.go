@@ -93,9 +93,9 @@ func TestBrowser(t *testing.T) {
 	}
 	checks := []check{
 		{"/", map[string][]string{
-			"en": {"Bounces per day, last 30 days, by reason", "Unknown user", "Recipient: clean the list", "Totals by verdict"},
-			"de": {"Bounces pro Tag, letzte 30 Tage, nach Grund", "Empfänger unbekannt", "Empfänger: Liste bereinigen", "Summen nach Urteil"},
-		}, map[string]int{"verdicts": 4}},
+			"en": {"Bounces per day, last 30 days, by reason", "Unknown user", "Recipient: clean the list", "Totals by verdict", "What to do"},
+			"de": {"Bounces pro Tag, letzte 30 Tage, nach Grund", "Empfänger unbekannt", "Empfänger: Liste bereinigen", "Summen nach Urteil", "Was zu tun ist"},
+		}, map[string]int{"verdicts": 4, "recent-incidents": 5}},
 		{"/incidents", map[string][]string{
 			"en": {"Sender-side incidents, last 7 days", "Authentication failed (SPF, DKIM, DMARC)", "What to do"},
 			"de": {"Absenderseitige Vorfälle, letzte 7 Tage", "Authentifizierung gescheitert (SPF, DKIM, DMARC)", "Was zu tun ist"},

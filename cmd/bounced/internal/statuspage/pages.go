@@ -68,7 +68,8 @@ func (p *Page) overview(w http.ResponseWriter, r *http.Request, req request) {
 		Total     int64
 		Activity  store.SuppressionActivity
 		Incidents []incidentRow
-	}{buildChart(req.l, daily, p.now().UTC().Truncate(24*time.Hour), Days), rows, total, activity, recent})
+		Fixes     []incidentRow
+	}{buildChart(req.l, daily, p.now().UTC().Truncate(24*time.Hour), Days), rows, total, activity, recent, fixesOf(recent)})
 }
 
 // concurrently runs fns at once and, once all have returned, their errors
@@ -115,7 +116,15 @@ func (p *Page) incidents(w http.ResponseWriter, r *http.Request, req request) {
 		p.fail(w, r, req, err)
 		return
 	}
-	// Each reason's fix once, after the table, rather than in every row.
+	p.render(w, r, req, http.StatusOK, "incidents", struct {
+		Rows  []incidentRow
+		Fixes []incidentRow
+	}{rows, fixesOf(rows)})
+}
+
+// fixesOf returns the first incident of each reason in rows: each
+// reason's fix is shown once, after the table, rather than in every row.
+func fixesOf(rows []incidentRow) []incidentRow {
 	var fixes []incidentRow
 	seen := make(map[string]bool)
 	for _, in := range rows {
@@ -124,10 +133,7 @@ func (p *Page) incidents(w http.ResponseWriter, r *http.Request, req request) {
 			fixes = append(fixes, in)
 		}
 	}
-	p.render(w, r, req, http.StatusOK, "incidents", struct {
-		Rows  []incidentRow
-		Fixes []incidentRow
-	}{rows, fixes})
+	return fixes
 }
 
 // domainRow is a recipient domain with its sparkline.

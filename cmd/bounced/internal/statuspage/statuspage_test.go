@@ -161,6 +161,9 @@ func TestLiftNeedsCSRF(t *testing.T) {
 	srv := newServer(t, newPage(t, st, nil))
 	c := browser(t)
 	csrf := signIn(t, c, srv.URL)
+	if list := get(t, c, srv.URL+"/suppressions?q=example.org", http.StatusOK); !strings.Contains(list, `<input type="hidden" name="csrf" value="`+csrf+`"><input type="hidden" name="address" value="jane@example.org">`) {
+		t.Errorf("the list offers no lift form with the session's CSRF token:\n%s", list)
+	}
 	for _, form := range []url.Values{
 		{"address": {"jane@example.org"}, "why": {"asked us"}},
 		{"address": {"jane@example.org"}, "why": {"asked us"}, "csrf": {"forged"}},
