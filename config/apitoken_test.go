@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,13 +42,6 @@ func TestAPITokenKeys(t *testing.T) {
 
 func TestAPITokenRead(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
 	t.Setenv("BOUNCED_TEST_API_TOKENS", " 0123456789abcdef\nfedcba9876543210 ")
 	t.Setenv("BOUNCED_TEST_API_SHORT", "short-token")
 	t.Setenv("BOUNCED_TEST_API_EMPTY", "  ")
@@ -60,15 +52,15 @@ func TestAPITokenRead(t *testing.T) {
 		wantErr string
 	}{
 		{src: APITokenSource{Env: "BOUNCED_TEST_API_TOKENS"}, want: []string{"0123456789abcdef", "fedcba9876543210"}},
-		{src: APITokenSource{File: write("ok", "# old, remove after the rotation\n0123456789abcdef\n\n  fedcba9876543210  \r\n")},
+		{src: APITokenSource{File: writeFile(t, dir, "ok", "# old, remove after the rotation\n0123456789abcdef\n\n  fedcba9876543210  \r\n")},
 			want: []string{"0123456789abcdef", "fedcba9876543210"}},
 		{src: APITokenSource{Env: "BOUNCED_TEST_API_SURELY_UNSET"}, wantErr: "environment variable BOUNCED_TEST_API_SURELY_UNSET is not set"},
 		{src: APITokenSource{Env: "BOUNCED_TEST_API_EMPTY"}, wantErr: "environment variable BOUNCED_TEST_API_EMPTY holds no token"},
 		{src: APITokenSource{Env: "BOUNCED_TEST_API_SHORT"}, wantErr: "token 1 of environment variable BOUNCED_TEST_API_SHORT is shorter than 16 characters"},
 		{src: APITokenSource{File: filepath.Join(dir, "missing")}, wantErr: "reading API token file: open"},
-		{src: APITokenSource{File: write("comments", "# nothing yet\n\n")}, wantErr: "holds no token"},
-		{src: APITokenSource{File: write("short", "0123456789abcdef\nshort-token\n")}, wantErr: "token 2 of api_token_file"},
-		{src: APITokenSource{File: write("blank", "0123456789abcdef 0123456789abcdef\n")}, wantErr: "line 1: a token must not contain blanks"},
+		{src: APITokenSource{File: writeFile(t, dir, "comments", "# nothing yet\n\n")}, wantErr: "holds no token"},
+		{src: APITokenSource{File: writeFile(t, dir, "short", "0123456789abcdef\nshort-token\n")}, wantErr: "token 2 of api_token_file"},
+		{src: APITokenSource{File: writeFile(t, dir, "blank", "0123456789abcdef 0123456789abcdef\n")}, wantErr: "line 1: a token must not contain blanks"},
 		{src: APITokenSource{}, wantErr: "no api_token_env or api_token_file"},
 	}
 	for _, tt := range tests {

@@ -1,11 +1,7 @@
 package config
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -47,53 +43,17 @@ func (s ReturnPathKeySource) Configured() bool { return s.Env != "" || s.File !=
 // cannot be read, no key is found or a key is shorter than
 // returnpath.MinKeyLength. Its errors never contain a key.
 func (s ReturnPathKeySource) Read() ([]Secret, error) {
-	var (
-		keys  []Secret
-		where string
-	)
-	switch {
-	case s.Env != "":
-		v, ok := os.LookupEnv(s.Env)
-		if !ok {
-			return nil, fmt.Errorf("reading return-path key: environment variable %s is not set", s.Env)
-		}
-		where = "environment variable " + s.Env
-		for _, f := range strings.Fields(v) {
-			keys = append(keys, NewSecret(f))
-		}
-	case s.File != "":
-		b, err := os.ReadFile(s.File)
-		if err != nil {
-			return nil, fmt.Errorf("reading return-path key file: %w", err)
-		}
-		where = "return_path_key_file " + s.File
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for line := 1; sc.Scan(); line++ {
-			k := strings.TrimSpace(sc.Text())
-			if k == "" || strings.HasPrefix(k, "#") {
-				continue
-			}
-			if strings.ContainsAny(k, " \t") {
-				return nil, fmt.Errorf("reading return-path key: %s line %d: a key must not contain blanks", where, line)
-			}
-			keys = append(keys, NewSecret(k))
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("reading return-path key file %s: %w", s.File, err)
-		}
-	default:
-		return nil, errors.New("reading return-path key: no return_path_key_env or return_path_key_file configured")
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("reading return-path key: %s holds no key", where)
-	}
-	for i, k := range keys {
-		if len(k.Reveal()) < returnpath.MinKeyLength {
-			return nil, fmt.Errorf("reading return-path key: key %d of %s is shorter than %d characters (make one with: openssl rand -hex 32)",
-				i+1, where, returnpath.MinKeyLength)
-		}
-	}
-	return keys, nil
+	return readSecretList(s.Env, s.File, returnPathKeys)
+}
+
+// returnPathKeys names the return-path keys for readSecretList.
+var returnPathKeys = secretList{
+	what:        "return-path key",
+	one:         "key",
+	envSetting:  "return_path_key_env",
+	fileSetting: "return_path_key_file",
+	minLen:      returnpath.MinKeyLength,
+	shortHint:   " (make one with: openssl rand -hex 32)",
 }
 
 // ReturnPathScheme returns the mailbox's return-path signer and verifier,

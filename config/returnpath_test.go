@@ -1,7 +1,6 @@
 package config
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -80,10 +79,7 @@ unsigned_bounces = maybe
 
 func TestReturnPathKeys(t *testing.T) {
 	dir := t.TempDir()
-	file := filepath.Join(dir, "keys")
-	if err := os.WriteFile(file, []byte("# rotated 2026-12-01\n"+rpKey1+"\n\n"+rpKey2+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := writeFile(t, dir, "keys", "# rotated 2026-12-01\n"+rpKey1+"\n\n"+rpKey2+"\n")
 	t.Setenv("BOUNCED_TEST_RP_KEYS", rpKey1+" "+rpKey2)
 	t.Setenv("BOUNCED_TEST_RP_SHORT", "too-short-a-key-sekrit")
 	t.Setenv("BOUNCED_TEST_PW", "pw")
@@ -129,6 +125,9 @@ func TestReturnPathKeys(t *testing.T) {
 		{"return_path_key_env = BOUNCED_TEST_RP_UNSET", "environment variable BOUNCED_TEST_RP_UNSET is not set"},
 		{"return_path_key_env = BOUNCED_TEST_RP_SHORT", "key 1 of environment variable BOUNCED_TEST_RP_SHORT is shorter than 32 characters"},
 		{"return_path_key_file = " + filepath.Join(dir, "missing"), "reading return-path key file"},
+		{"return_path_key_file = " + writeFile(t, dir, "comments", "# none yet\n\n"), "return_path_key_file " + filepath.Join(dir, "comments") + " holds no key"},
+		{"return_path_key_file = " + writeFile(t, dir, "blank", rpKey1+" sekrit\n"), "reading return-path key: return_path_key_file " + filepath.Join(dir, "blank") + " line 1: a key must not contain blanks"},
+		{"return_path_key_env = BOUNCED_TEST_RP_SHORT", "(make one with: openssl rand -hex 32)"},
 	} {
 		cfg, problems := Parse([]byte(testMailbox + "return_path = bounces@example.com\n" + c.src + "\n"))
 		if len(problems) > 0 {
