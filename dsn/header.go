@@ -218,9 +218,6 @@ func readHeader(r *bufio.Reader, scratch *[]byte, fields []string, maxBytes int6
 		if kv != nil {
 			*scratch = kv[:0]
 		}
-		if left -= int64(len(kv)); left < 0 {
-			return h, errHeaderTooBig
-		}
 		if len(kv) == 0 {
 			return h, err
 		}
@@ -233,6 +230,12 @@ func readHeader(r *bufio.Reader, scratch *[]byte, fields []string, maxBytes int6
 			if c < 33 || c > 126 || c == ':' {
 				return h, fmt.Errorf("message: malformed MIME header key: %v", string(key))
 			}
+		}
+		// The size is checked after the line's form, as go-message does: a
+		// line cut short by the limit is reported as malformed when it has
+		// no colon, and the limit's error comes with the next read.
+		if left -= int64(len(kv)); left < 0 {
+			return h, errHeaderTooBig
 		}
 		if name := matchField(key, fields); name != "" {
 			if _, dup := h.value(name); !dup {

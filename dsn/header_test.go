@@ -64,6 +64,9 @@ var readEntityInputs = []string{
 	"Content-Type: multipart/report; report-type=delivery-status;\r\n boundary=\"b\"\r\n\r\n--b\r\n",
 	"X-Long: " + strings.Repeat("x", 9000) + "\r\nSubject: after\r\n\r\n",
 	"Subject: " + strings.Repeat("y", 300<<10) + "\r\n\r\n",
+	// Found by FuzzReadEntity: a line cut short by the size limit, with no
+	// colon, is malformed before it is too big.
+	"Subject: " + strings.Repeat("y", 63000) + "\xf7\t\n\xf1O-" + strings.Repeat("y", 244000) + "\r\n\r\n",
 	"Subject: =?iso-8859-1?q?caf=E9?=\r\nX-Failed-Recipients: a@example.org\r\n\r\n",
 	"Subject: x\r\n\r",
 	"",
