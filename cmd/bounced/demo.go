@@ -22,6 +22,7 @@ import (
 
 	"github.com/bounced/bounced/config"
 	"github.com/bounced/bounced/imapwatch"
+	"github.com/bounced/bounced/internal/pgtemp"
 	"github.com/bounced/bounced/store"
 )
 
@@ -69,7 +70,7 @@ func runDemo(ctx context.Context, e env, args []string) int {
 		}
 		if cluster != nil {
 			defer func() {
-				if err := cluster.stop(); err != nil {
+				if err := cluster.Stop(); err != nil {
 					fmt.Fprintf(e.stderr, "bounced demo: %v\n", err)
 				}
 			}()
@@ -153,14 +154,18 @@ var demoServing func(addr, token string)
 // demoCluster starts a throw-away PostgreSQL for a demo without a
 // database, or returns nil (and says why) where PostgreSQL is not
 // installed: the demo then keeps its results in memory.
-func demoCluster(ctx context.Context, e env) (*tempCluster, error) {
-	bin := findInitdb()
+func demoCluster(ctx context.Context, e env) (*pgtemp.Cluster, error) {
+	bin := pgtemp.Bin()
 	if bin == "" {
 		fmt.Fprintln(e.stderr, "bounced demo: no database named and PostgreSQL is not installed (no initdb): the results are printed, not served")
 		return nil, nil
 	}
 	fmt.Fprintf(e.stdout, "Starting a throw-away PostgreSQL (%s) for the demo...\n", bin)
-	return startTempCluster(ctx, bin)
+	c, err := pgtemp.Start(ctx, pgtemp.Options{DirPrefix: "bounced-demo-pg-"})
+	if err != nil {
+		return nil, fmt.Errorf("starting the demo database: %w", err)
+	}
+	return c, nil
 }
 
 // demoServer is go-imap's in-process server on a loopback port, with one

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bounced/bounced/internal/pgtemp"
 	"github.com/bounced/bounced/store/storetest"
 )
 
@@ -187,7 +188,7 @@ func TestDemoServesStatusPage(t *testing.T) {
 // installed, the demo starts a cluster of its own, serves the page for it,
 // and removes it at Ctrl-C.
 func TestDemoThrowAwayCluster(t *testing.T) {
-	if findInitdb() == "" {
+	if pgtemp.Bin() == "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("PostgreSQL's initdb is not installed (CI=true)")
 		}

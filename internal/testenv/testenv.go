@@ -20,7 +20,7 @@
 // requireDovecot helpers decide). The tests themselves only ever read the
 // variables.
 //
-// PostgreSQL is started as .ci/postgres.sh does (initdb with trust
+// PostgreSQL is started by package pgtemp as .ci/postgres.sh does (initdb with trust
 // authentication, fsync off), as the postgres user when the tests run as
 // root. Dovecot is started by .ci/dovecot.sh itself, so that there is one
 // description of the test server.
@@ -32,19 +32,19 @@ package testenv
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/bounced/bounced/internal/pgtemp"
 )
 
 // Service is a server the tests of a package need.
@@ -118,79 +118,21 @@ func provide(s Service) (func(), error) {
 	return nil, fmt.Errorf("unknown service")
 }
 
-// postgresBin returns the newest /usr/lib/postgresql/*/bin with initdb.
-func postgresBin() (string, error) {
-	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	if len(found) == 0 {
-		return "", errNotInstalled
-	}
-	slices.SortFunc(found, func(a, b string) int {
-		va, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(a))))
-		vb, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(b))))
-		return va - vb
-	})
-	return filepath.Dir(found[len(found)-1]), nil
-}
-
-// startPostgres starts a throw-away PostgreSQL on a free loopback port and
-// sets TEST_DATABASE_URL to it.
+// startPostgres starts a throw-away PostgreSQL (package pgtemp) and sets
+// TEST_DATABASE_URL to it.
 func startPostgres() (func(), error) {
-	bin, err := postgresBin()
+	c, err := pgtemp.Start(context.Background(), pgtemp.Options{DirPrefix: "bounced-testpg-", MaxConnections: 200})
+	if errors.Is(err, pgtemp.ErrNotInstalled) {
+		return nil, errNotInstalled
+	}
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "bounced-testpg-")
-	if err != nil {
-		return nil, err
-	}
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		// PostgreSQL refuses to run as root.
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("running as root and no postgres user: %w", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, uid, gid); err != nil {
-			os.RemoveAll(dir)
-			return nil, err
-		}
-	}
-	run := func(name string, args ...string) error {
-		cmd := exec.Command(filepath.Join(bin, name), args...)
-		cmd.Dir = dir
-		if cred != nil {
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: %w\n%s", name, err, out)
-		}
-		return nil
-	}
-	data := filepath.Join(dir, "data")
-	if err := run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	port, err := freePort()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", port, dir)
-	if err := run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "server.log"), "-w", "-o", opts, "start"); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	os.Setenv("TEST_DATABASE_URL", fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port))
+	os.Setenv("TEST_DATABASE_URL", c.URL)
 	return func() {
-		if err := run("pg_ctl", "-D", data, "-m", "immediate", "stop"); err != nil {
-			fmt.Fprintf(os.Stderr, "testenv: stopping PostgreSQL: %v\n", err)
+		if err := c.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
 		}
-		os.RemoveAll(dir)
 	}, nil
 }
 
@@ -210,7 +152,7 @@ func startDovecot() (func(), error) {
 	}
 	var ports [3]int
 	for i := range ports {
-		if ports[i], err = freePort(); err != nil {
+		if ports[i], err = pgtemp.FreePort(context.Background()); err != nil {
 			return nil, err
 		}
 	}
@@ -266,16 +208,6 @@ func startDovecot() (func(), error) {
 		os.Setenv(k, v)
 	}
 	return stop, nil
-}
-
-// freePort returns a TCP port free on 127.0.0.1 at the time of the call.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // moduleRoot returns the directory of go.mod above the working directory.
